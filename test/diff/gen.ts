@@ -702,6 +702,15 @@ function genShld(g: Gen) {
         g.undef(c, AF, SDM.shld + ': AF undefined if a shift occurs');
         if (m !== 1) g.undef(c, OF, SDM.shld + ': OF undefined for shifts > 1 bit');
       };
+      // full sweep of counts 0..31 (register destination, both count sources)
+      for (let cnt = 0; cnt < 32; cnt++) {
+        const form = cnt % 2 ? 'rri' : 'rrcl';
+        const sr = g.reg(s, 'ecx'), d = g.reg(s, 'ecx', sr);
+        const c = g.c('shld', `${op}${s}.${form}`, `${op} ${d}, ${sr}, ${form === 'rri' ? cnt : 'cl'}`);
+        g.setReg(c, sr, g.val(s)); g.setReg(c, d, g.val(s)); g.setReg(c, 'cl', cnt);
+        apply(c, cnt, { reg: d });
+        g.emit(c);
+      }
       for (const cnt of [...counts, r.int(256), r.int(32), r.int(32)]) {
         for (const form of ['rrcl', 'rri', 'mrcl', 'mri']) {
           const sr = g.reg(s, 'ecx'), d = g.reg(s, 'ecx', sr), off = g.memOff(s);
