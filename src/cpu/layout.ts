@@ -1,0 +1,107 @@
+/**
+ * The one declaration of the shared WebAssembly.Memory layout.
+ *
+ * Everything the interpreter, compiled code and the wasm runtime share lives in one
+ * `WebAssembly.Memory` (shared: true):
+ *
+ *   0x0000_0000  CPU state block (4 KiB): registers, lazy flags, segment caches, control regs
+ *   0x0010_0000  software TLB: 1 Mi × i32, one entry per 4 KiB virtual page (4 MiB)
+ *   0x0050_0000  TLB fill list: virtual page numbers of filled entries, for cheap flushes
+ *   0x0060_0000  reserved for the binary translator's runtime tables (up to RAM_BASE)
+ *   0x0100_0000  guest RAM (guest physical 0 .. ramSize)
+ *   RAM_BASE + ramSize  firmware ROM image (if any), page aligned
+ *
+ * CPU state is addressed as i32 slots: byte offset = STATE_BASE + 4 × slot.
+ */
+
+export const STATE_BASE = 0x0000_0000;
+export const TLB_BASE = 0x0010_0000;
+export const TLB_ENTRIES = 1 << 20;
+export const TLB_FILL_BASE = 0x0050_0000;
+export const TLB_FILL_MAX = 0x10000; // 64 Ki entries (256 KiB)
+export const RUNTIME_BASE = 0x0060_0000;
+export const RAM_BASE = 0x0100_0000;
+
+// ---- general registers (x86 encoding order) ----
+export const R_EAX = 0, R_ECX = 1, R_EDX = 2, R_EBX = 3, R_ESP = 4, R_EBP = 5, R_ESI = 6, R_EDI = 7;
+
+// ---- state slots ----
+export const S_EIP = 8;
+/** EFLAGS; the arithmetic bits named by S_CC_MASK are stale and must be computed from the lazy state. */
+export const S_EFLAGS = 9;
+/** Lazy flags: operation (kind << 2 | size index), result and operands of the last flag-setting op. */
+export const S_CC_OP = 10;
+export const S_CC_RES = 11;
+export const S_CC_SRC1 = 12;
+export const S_CC_SRC2 = 13;
+/** Which arithmetic flag bits are lazy (0 = EFLAGS holds them all). */
+export const S_CC_MASK = 14;
+
+/** Segment caches: 6 registers (ES CS SS DS FS GS) × 8 slots starting at S_SEG. */
+export const S_SEG = 16;
+export const SEG_STRIDE = 8;
+export const SEG_SEL = 0;   // selector
+export const SEG_BASE = 1;  // linear base
+export const SEG_LO = 2;    // lowest valid offset (expand-down segments start above the limit)
+export const SEG_HI = 3;    // highest valid offset
+export const SEG_ATTR = 4;  // descriptor access byte (bits 0-7) | flags nibble << 8 (AVL L D/B G); bit 16 = unusable
+export const SEG_LIMIT = 5; // the descriptor's byte-granular limit (for LSL / reloads)
+export const SEG_ES = 0, SEG_CS = 1, SEG_SS = 2, SEG_DS = 3, SEG_FS = 4, SEG_GS = 5;
+export const SEG_NONE = 7; // "no segment": the address is already linear
+export const segSlot = (seg: number, field: number): number => S_SEG + seg * SEG_STRIDE + field;
+// S_SEG .. S_SEG + 48 used
+
+export const S_CR0 = 64, S_CR2 = 65, S_CR3 = 66, S_CR4 = 67;
+export const S_DR = 68; // DR0..DR7 at 68..75
+export const S_GDTR_BASE = 76, S_GDTR_LIMIT = 77, S_IDTR_BASE = 78, S_IDTR_LIMIT = 79;
+/** LDTR and TR use the same 8-slot cache layout as segment registers. */
+export const S_LDTR = 80;
+export const S_TR = 88;
+export const S_CPL = 96;
+/** Instructions retired (low, high 32 bits). */
+export const S_ICOUNT_LO = 97, S_ICOUNT_HI = 98;
+/** EIP of the instruction being executed (for precise faults). */
+export const S_INSN_EIP = 99;
+export const S_HALTED = 100;
+/** Set by stores that hit translated code: the running block must stop after this instruction. */
+export const S_SMC_HIT = 101;
+/** Interrupt window: 1 for the instruction after MOV SS / POP SS / STI (interrupts inhibited). */
+export const S_INHIBIT_IRQ = 102;
+/** Non-zero when an external interrupt may be pending (checked at block boundaries). */
+export const S_IRQ_PENDING = 103;
+export const S_SYSENTER_CS = 104, S_SYSENTER_ESP = 105, S_SYSENTER_EIP = 106;
+export const S_TSC_OFFSET_LO = 107, S_TSC_OFFSET_HI = 108;
+/** TLB permission bits an ordinary data read / write at the current CPL needs (kept in sync with CPL). */
+export const S_RMASK = 109, S_WMASK = 110;
+export const STATE_SLOTS = 1024;
+
+// ---- EFLAGS bits (SDM Vol. 1 §3.4.3) ----
+export const F_CF = 1 << 0, F_PF = 1 << 2, F_AF = 1 << 4, F_ZF = 1 << 6, F_SF = 1 << 7;
+export const F_TF = 1 << 8, F_IF = 1 << 9, F_DF = 1 << 10, F_OF = 1 << 11;
+export const F_IOPL = 3 << 12, F_NT = 1 << 14, F_RF = 1 << 16, F_VM = 1 << 17, F_AC = 1 << 18;
+export const F_VIF = 1 << 19, F_VIP = 1 << 20, F_ID = 1 << 21;
+export const F_ARITH = F_CF | F_PF | F_AF | F_ZF | F_SF | F_OF;
+/** Bit 1 always reads as 1. */
+export const F_FIXED = 1 << 1;
+
+// ---- CR0 / CR4 bits ----
+export const CR0_PE = 1, CR0_MP = 2, CR0_EM = 4, CR0_TS = 8, CR0_ET = 16, CR0_NE = 32;
+export const CR0_WP = 1 << 16, CR0_AM = 1 << 18, CR0_NW = 1 << 29, CR0_CD = 1 << 30, CR0_PG = 1 << 31;
+export const CR4_VME = 1, CR4_PVI = 2, CR4_TSD = 4, CR4_DE = 8, CR4_PSE = 16, CR4_PAE = 32, CR4_PGE = 128;
+
+// ---- TLB entry format: host byte offset of the 4 KiB page | permission bits ----
+export const TLB_READ_SUP = 1, TLB_WRITE_SUP = 2, TLB_READ_USER = 4, TLB_WRITE_USER = 8;
+export const TLB_VALID = 16;
+/** Write permission on a page that holds translated code: the store takes the slow path (which
+ * checks the 64-byte code lines and invalidates only what it overwrote) but needs no page walk. */
+export const TLB_CODE_WRITE_SUP = 32, TLB_CODE_WRITE_USER = 64;
+export const TLB_FLAG_MASK = 0xfff;
+
+export const PAGE_SIZE = 4096;
+/** Translated code is tracked per 64-byte line of physical memory. */
+export const CODE_LINE_SHIFT = 6;
+
+export function memoryBytesFor(ramBytes: number, romBytes: number): number {
+  const rom = (romBytes + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+  return RAM_BASE + ramBytes + rom;
+}

@@ -1,0 +1,87 @@
+/**
+ * The interpreting engine: look up (or translate) the block at CS:EIP, execute its micro-ops,
+ * repeat. Faults are caught at block level, EIP is restored to the faulting instruction and the
+ * exception is delivered. External interrupts are taken between blocks.
+ */
+import { buildBlock, currentMode, blockKey, type Block } from '../cpu/block.js';
+import { FAULT } from '../cpu/exceptions.js';
+import { handleFault } from '../cpu/interrupts.js';
+import { RAM_BASE, S_EIP, S_HALTED, S_INSN_EIP, SEG_BASE, SEG_CS, S_RMASK, segSlot } from '../cpu/layout.js';
+import { translate } from '../cpu/paging.js';
+import type { Cpu } from '../cpu/state.js';
+import { CodeCache } from '../jit/cache.js';
+import { execBlock, retired } from './exec.js';
+
+export interface ExecStats {
+  blocksExecuted: number;
+  faults: number;
+}
+
+/** Hooks the machine gives an engine. */
+export interface EngineHost {
+  /** Between blocks: deliver a pending external interrupt if any; true if the CPU should stop. */
+  betweenBlocks(): boolean;
+  /** Called before each instruction when tracing (blocks are then one instruction long). */
+  trace: ((cpu: Cpu, block: Block) => void) | null;
+}
+
+export class Interpreter {
+  readonly name: 'interp' | 'bt' = 'interp';
+  instructions = 0;
+  readonly stats: ExecStats = { blocksExecuted: 0, faults: 0 };
+
+  constructor(readonly cpu: Cpu, readonly cache: CodeCache, readonly host: EngineHost) {}
+
+  /** Find or translate the block at the current CS:EIP (may raise a fetch fault). */
+  lookupBlock(): Block {
+    const cpu = this.cpu, st = cpu.st;
+    const eip = st[S_EIP];
+    const csBase = st[segSlot(SEG_CS, SEG_BASE)];
+    const mode = currentMode(cpu);
+    const lin = (csBase + eip) | 0;
+    const e = cpu.tlb[lin >>> 12];
+    let host: number;
+    if ((e & st[S_RMASK]) !== 0) host = (e & ~0xfff) + (lin & 0xfff);
+    else {
+      st[S_INSN_EIP] = eip;
+      host = translate(cpu, lin, false, (mode >> 3) === 3);
+    }
+    const key = blockKey(host - RAM_BASE, mode);
+    this.cache.stats.lookups++;
+    let b = this.cache.lookup(key, eip, csBase);
+    if (b === undefined) {
+      this.cache.stats.misses++;
+      st[S_INSN_EIP] = eip;
+      b = buildBlock(cpu, eip, mode, this.host.trace ? 1 : undefined);
+      if (!this.host.trace) this.cache.insert(b);
+    } else {
+      this.cache.stats.hits++;
+    }
+    return b;
+  }
+
+  /** Run until about `budget` instructions retired, the CPU halts, or the host asks to stop. */
+  run(budget: number): void {
+    const cpu = this.cpu, st = cpu.st;
+    const target = this.instructions + budget;
+    while (this.instructions < target) {
+      if (this.host.betweenBlocks()) return;
+      if (st[S_HALTED]) return;
+      let block: Block | null = null;
+      try {
+        block = this.lookupBlock();
+        if (this.host.trace) this.host.trace(cpu, block);
+        block.execCount++;
+        execBlock(cpu, block);
+        this.instructions += retired;
+        this.stats.blocksExecuted++;
+      } catch (e) {
+        if (e !== FAULT) throw e;
+        if (block) this.instructions += retired;
+        this.stats.faults++;
+        st[S_EIP] = st[S_INSN_EIP];
+        handleFault(cpu);
+      }
+    }
+  }
+}

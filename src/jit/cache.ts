@@ -1,0 +1,129 @@
+/**
+ * The code cache shared by both engines: translated blocks keyed by physical address and mode,
+ * with exact invalidation when guest code is overwritten.
+ *
+ * Translated bytes are tracked per 64-byte line of physical memory (lineCount). Pages holding
+ * code lose their TLB fast-write permission, so stores to them take the slow path, which asks
+ * codeWritten() — and that only invalidates blocks whose bytes were really written. Data that
+ * merely shares a page with code costs one line lookup per store, not a retranslation.
+ */
+import type { Block } from '../cpu/block.js';
+import { CODE_LINE_SHIFT, RAM_BASE, S_SMC_HIT } from '../cpu/layout.js';
+import { restoreWrites, revokeWrites } from '../cpu/paging.js';
+import type { Cpu, CodeWatcher } from '../cpu/state.js';
+
+export interface CacheStats {
+  blocksTranslated: number;
+  lookups: number;
+  hits: number;
+  misses: number;
+  invalidations: number;
+  codeWritesChecked: number;
+  evictions: number;
+}
+
+export class CodeCache implements CodeWatcher {
+  private map = new Map<number, Block>();
+  /** Blocks by physical page number. */
+  private pages = new Map<number, Block[]>();
+  /** Number of live blocks covering each 64-byte line of RAM (saturates at 255). */
+  private lineCount: Uint8Array;
+  readonly stats: CacheStats = { blocksTranslated: 0, lookups: 0, hits: 0, misses: 0, invalidations: 0, codeWritesChecked: 0, evictions: 0 };
+  /** Called for each block that is dropped (the translator frees its compiled code). */
+  onInvalidate: ((b: Block) => void) | null = null;
+  /** Upper bound on live blocks; beyond it the whole cache is flushed (simple, bounded memory). */
+  maxBlocks = 1 << 17;
+
+  constructor(private cpu: Cpu) {
+    this.lineCount = new Uint8Array(cpu.ramBytes >>> CODE_LINE_SHIFT);
+    cpu.code = this;
+  }
+
+  get size(): number { return this.map.size; }
+
+  lookup(key: number, eip: number, csBase: number): Block | undefined {
+    const b = this.map.get(key);
+    if (b !== undefined && b.eip === eip && b.csBase === csBase) return b;
+    return undefined;
+  }
+
+  insert(b: Block): void {
+    if (this.map.size >= this.maxBlocks) this.flush();
+    const old = this.map.get(b.key);
+    if (old) this.drop(old);
+    this.map.set(b.key, b);
+    this.stats.blocksTranslated++;
+    this.forEachRange(b, (page, start, end) => {
+      if (page >= this.cpu.codePage.length) return; // ROM: never written
+      let list = this.pages.get(page);
+      if (!list) { list = []; this.pages.set(page, list); }
+      list.push(b);
+      for (let l = start >>> CODE_LINE_SHIFT; l <= (end - 1) >>> CODE_LINE_SHIFT; l++) {
+        if (this.lineCount[l] < 255) this.lineCount[l]++;
+      }
+      if (!this.cpu.codePage[page]) {
+        this.cpu.codePage[page] = 1;
+        revokeWrites(this.cpu, RAM_BASE + page * 4096);
+      }
+    });
+  }
+
+  /** Visit the physical byte ranges [start, end) of a block, one per page. */
+  private forEachRange(b: Block, fn: (page: number, start: number, end: number) => void): void {
+    const first = Math.min(b.byteLen, 0x1000 - (b.phys & 0xfff));
+    fn(b.phys >>> 12, b.phys, b.phys + first);
+    if (b.phys2 >= 0 && b.byteLen > first) fn(b.phys2 >>> 12, b.phys2 & ~0xfff, (b.phys2 & ~0xfff) + (b.byteLen - first));
+  }
+
+  codeWritten(addr: number, size: number): void {
+    this.stats.codeWritesChecked++;
+    const end = addr + size;
+    let hit = false;
+    for (let l = addr >>> CODE_LINE_SHIFT; l <= (end - 1) >>> CODE_LINE_SHIFT; l++) if (this.lineCount[l]) { hit = true; break; }
+    if (!hit) return;
+    for (let page = addr >>> 12; page <= (end - 1) >>> 12; page++) {
+      const list = this.pages.get(page);
+      if (!list) continue;
+      const victims: Block[] = [];
+      for (const b of list) {
+        this.forEachRange(b, (p, s, e) => { if (p === page && s < end && addr < e) victims.push(b); });
+      }
+      for (const v of victims) this.drop(v);
+    }
+  }
+
+  /** Remove a block from every index. */
+  private drop(b: Block): void {
+    if (!b.valid) return;
+    b.valid = false;
+    this.stats.invalidations++;
+    this.cpu.st[S_SMC_HIT] = 1;
+    if (this.map.get(b.key) === b) this.map.delete(b.key);
+    this.forEachRange(b, (page, start, end) => {
+      const list = this.pages.get(page);
+      if (!list) return;
+      const k = list.indexOf(b);
+      if (k >= 0) list.splice(k, 1);
+      for (let l = start >>> CODE_LINE_SHIFT; l <= (end - 1) >>> CODE_LINE_SHIFT; l++) {
+        if (this.lineCount[l] > 0 && this.lineCount[l] < 255) this.lineCount[l]--;
+      }
+      if (list.length === 0) {
+        this.pages.delete(page);
+        this.cpu.codePage[page] = 0;
+        this.lineCount.fill(0, (page << 12) >>> CODE_LINE_SHIFT, ((page + 1) << 12) >>> CODE_LINE_SHIFT);
+        restoreWrites(this.cpu, RAM_BASE + page * 4096);
+      }
+    });
+    if (this.onInvalidate) this.onInvalidate(b);
+  }
+
+  /** Drop everything (size limit, or an explicit reset). */
+  flush(): void {
+    for (const b of [...this.map.values()]) { this.drop(b); this.stats.evictions++; }
+    this.map.clear();
+    this.pages.clear();
+    this.lineCount.fill(0);
+    this.cpu.codePage.fill(0);
+    this.cpu.flushTlb();
+  }
+}

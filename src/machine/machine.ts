@@ -1,0 +1,236 @@
+/**
+ * A headless IA-32 PC: CPU, RAM (+ optional firmware ROM), port I/O bus with a 16550 UART at 0x3F8,
+ * QEMU's isa-debug-exit at 0xF4 and the 0xE9 debug console; loaders; the run loop.
+ */
+import { type Block } from '../cpu/block.js';
+import { FAULT, TripleFault } from '../cpu/exceptions.js';
+import { deliverInterrupt, handleFault, INT_EXTERNAL } from '../cpu/interrupts.js';
+import {
+  CR0_PE, F_FIXED, F_IF, R_EAX, R_EBX, S_CR0, S_EFLAGS, S_EIP, S_HALTED, S_INHIBIT_IRQ, S_INSN_EIP, S_IRQ_PENDING,
+  SEG_ATTR, SEG_BASE, SEG_CS, SEG_HI, SEG_LIMIT, SEG_LO, SEG_SEL, segSlot,
+} from '../cpu/layout.js';
+import { setCpl } from '../cpu/paging.js';
+import { Cpu, type PhysBus } from '../cpu/state.js';
+import { IoBus } from '../devices/bus.js';
+import { DebugConsole, DebugExit } from '../devices/debugexit.js';
+import { Uart16550 } from '../devices/uart16550.js';
+import { Interpreter, type EngineHost } from '../interp/interpreter.js';
+import { CodeCache } from '../jit/cache.js';
+import { ImageError } from './elf.js';
+import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from './multiboot.js';
+import { formatTrace } from './trace.js';
+
+export type EngineName = 'interp' | 'bt';
+export const ENGINES: readonly EngineName[] = ['interp'];
+
+export interface MachineOptions {
+  memoryMiB?: number;
+  engine?: EngineName;
+  /** Firmware ROM image mapped at the top of the 4 GiB space (and its last 128 KiB at 0xE0000). */
+  bios?: Uint8Array;
+  /** Write an instruction trace line per instruction to this sink. */
+  trace?: (line: string) => void;
+  /** On reset (triple fault, ...) stop instead of restarting (like QEMU -no-reboot). Default true. */
+  noReboot?: boolean;
+}
+
+export type StopReason = 'exit' | 'halt' | 'limit' | 'reset' | 'error';
+
+export interface RunResult {
+  reason: StopReason;
+  exitCode: number | null;
+  instructions: number;
+  message?: string;
+}
+
+export interface Engine {
+  readonly name: EngineName;
+  instructions: number;
+  run(budget: number): void;
+  readonly cache: CodeCache;
+}
+
+export class Machine {
+  readonly cpu: Cpu;
+  readonly io = new IoBus();
+  readonly uart = new Uart16550(0x3f8);
+  readonly debugExit = new DebugExit(0xf4);
+  readonly debugConsole = new DebugConsole();
+  readonly cache: CodeCache;
+  readonly engine: Engine;
+  readonly options: MachineOptions;
+  /** Everything the guest wrote to the UART (and the 0xE9 console goes to debugLog). */
+  serialOutput = '';
+  debugLog = '';
+  exitCode: number | null = null;
+  private stopRequested: StopReason | null = null;
+  private stopMessage = '';
+  private serialListeners: ((text: string) => void)[] = [];
+  private decoder = new TextDecoder('latin1');
+
+  constructor(options: MachineOptions = {}) {
+    this.options = options;
+    const mib = options.memoryMiB ?? 64;
+    if (!Number.isFinite(mib) || mib < 1 || mib > 3072 || Math.floor(mib) !== mib) {
+      throw new RangeError(`memory size must be a whole number of MiB between 1 and 3072 (got ${mib})`);
+    }
+    if (options.bios && (options.bios.length < 0x10000 || options.bios.length % 0x10000 !== 0 || options.bios.length > 16 << 20)) {
+      throw new ImageError(`BIOS image must be a multiple of 64 KiB between 64 KiB and 16 MiB (got ${options.bios.length} bytes)`);
+    }
+    const bus: PhysBus = {
+      ioRead: (port, size) => this.io.read(port, size),
+      ioWrite: (port, size, v) => this.io.write(port, size, v),
+      mmioRead: (_a, size) => (size === 1 ? 0xff : size === 2 ? 0xffff : -1),
+      mmioWrite: () => {},
+    };
+    this.cpu = new Cpu({ ramBytes: mib << 20, romBytes: options.bios?.length ?? 0 }, bus);
+    if (options.bios) this.cpu.u8.set(options.bios, this.cpu.romHost);
+    this.io.attach(this.uart);
+    this.io.attach(this.debugExit);
+    this.io.attach(this.debugConsole);
+    this.uart.onTransmit = (b) => {
+      const s = String.fromCharCode(b);
+      this.serialOutput += s;
+      for (const l of this.serialListeners) l(s);
+    };
+    this.debugConsole.onByte = (b) => { this.debugLog += String.fromCharCode(b); };
+    this.debugExit.onExit = (code) => { this.exitCode = code; this.stopRequested = 'exit'; };
+    void this.decoder;
+    this.cache = new CodeCache(this.cpu);
+    const trace = options.trace;
+    const host: EngineHost = {
+      betweenBlocks: () => this.betweenBlocks(),
+      trace: trace ? (cpu: Cpu, b: Block) => trace(formatTrace(cpu, b)) : null,
+    };
+    const engine = options.engine ?? 'interp';
+    if (engine !== 'interp') throw new Error(`engine '${engine}' is not available yet (available: ${ENGINES.join(', ')})`);
+    this.engine = new Interpreter(this.cpu, this.cache, host);
+  }
+
+  onSerial(fn: (text: string) => void): void { this.serialListeners.push(fn); }
+
+  /** Input for the guest's UART. */
+  sendSerial(data: string | Uint8Array): void { this.uart.receive(data); }
+
+  get instructions(): number { return this.engine.instructions; }
+
+  private betweenBlocks(): boolean {
+    if (this.stopRequested) return true;
+    const st = this.cpu.st;
+    if (st[S_INHIBIT_IRQ]) { st[S_INHIBIT_IRQ] = 0; return false; }
+    if (st[S_IRQ_PENDING] && (st[S_EFLAGS] & F_IF) && this.irqSource) {
+      const v = this.irqSource.acknowledge();
+      if (v >= 0) {
+        st[S_HALTED] = 0;
+        st[S_INSN_EIP] = st[S_EIP];
+        try {
+          deliverInterrupt(this.cpu, v, -1, INT_EXTERNAL, st[S_EIP]);
+        } catch (e) {
+          if (e !== FAULT) throw e;
+          handleFault(this.cpu); // a fault while delivering (bad IDT entry, stack): SDM Vol. 3 §6.15
+        }
+      }
+    }
+    return false;
+  }
+
+  /** The interrupt controller (PIC) plugs in here. */
+  irqSource: { acknowledge(): number } | null = null;
+
+  /** Load a multiboot ELF kernel and set the multiboot entry state. */
+  loadMultiboot(image: Uint8Array, cmdline = ''): void {
+    const k = loadMultiboot(this.cpu, image, cmdline);
+    this.setFlatProtectedMode(0x10, 0x18);
+    const st = this.cpu.st;
+    st[R_EAX] = MULTIBOOT_BOOTLOADER_MAGIC | 0;
+    st[R_EBX] = k.infoAddr;
+    st[S_EIP] = k.entry | 0;
+  }
+
+  /** Copy a flat binary into RAM at `addr` and start there (32-bit flat protected mode unless `realMode`). */
+  loadFlat(image: Uint8Array, addr: number, opts: { realMode?: boolean; entry?: number } = {}): void {
+    if (addr < 0 || addr + image.length > this.cpu.ramBytes) {
+      throw new ImageError(`flat image (${image.length} bytes at 0x${addr.toString(16)}) does not fit in RAM`);
+    }
+    this.cpu.writePhysBytes(addr, image);
+    const st = this.cpu.st;
+    if (opts.realMode) {
+      this.cpu.reset();
+      for (let s = 0; s < 6; s++) this.cpu.setRealSegment(s, 0);
+      st[S_EIP] = opts.entry ?? addr;
+    } else {
+      this.setFlatProtectedMode(0x08, 0x10);
+      st[S_EIP] = opts.entry ?? addr;
+    }
+  }
+
+  /** CPU state of a multiboot entry: PE on, paging off, flat 4 GiB 32-bit segments, IF clear, CPL 0. */
+  setFlatProtectedMode(codeSel: number, dataSel: number): void {
+    const cpu = this.cpu, st = cpu.st;
+    st[S_CR0] = (st[S_CR0] | CR0_PE) & ~0x60000000;
+    st[S_EFLAGS] = F_FIXED;
+    for (let s = 0; s < 6; s++) {
+      const code = s === SEG_CS;
+      st[segSlot(s, SEG_SEL)] = code ? codeSel : dataSel;
+      st[segSlot(s, SEG_BASE)] = 0;
+      st[segSlot(s, SEG_LO)] = 0;
+      st[segSlot(s, SEG_HI)] = -1;
+      st[segSlot(s, SEG_LIMIT)] = -1;
+      st[segSlot(s, SEG_ATTR)] = code ? 0xc9b : 0xc93;
+    }
+    setCpl(cpu, 0);
+    cpu.flushTlb();
+  }
+
+  /** Request the run loop to stop (from a device or host code). */
+  stop(reason: StopReason, message = ''): void {
+    this.stopRequested = reason;
+    this.stopMessage = message;
+  }
+
+  /**
+   * Run until the guest exits (port 0xF4), halts with interrupts off, resets with noReboot,
+   * or `maxInstructions` retire. Synchronous.
+   */
+  run(maxInstructions = Number.MAX_SAFE_INTEGER): RunResult {
+    const start = this.engine.instructions;
+    const st = this.cpu.st;
+    this.stopRequested = null;
+    try {
+      while (this.engine.instructions - start < maxInstructions) {
+        const left = maxInstructions - (this.engine.instructions - start);
+        this.engine.run(Math.min(left, 1_000_000));
+        if (this.stopRequested) break;
+        if (st[S_HALTED]) {
+          if ((st[S_EFLAGS] & F_IF) === 0 || !this.irqSource) {
+            return this.result('halt', start, (st[S_EFLAGS] & F_IF) === 0 ? 'guest halted with interrupts disabled' : 'guest halted and no interrupt source can wake it');
+          }
+          // Wait for an interrupt: devices with timers advance here (PIT/RTC arrive with the PC platform).
+          return this.result('halt', start, 'guest halted waiting for interrupts');
+        }
+      }
+    } catch (e) {
+      if (e instanceof TripleFault) {
+        if (this.options.noReboot === false) {
+          this.cpu.reset();
+          this.cache.flush();
+          return this.result('reset', start, `triple fault (${e.message}); machine reset`);
+        }
+        return this.result('reset', start, `triple fault: ${e.message}`);
+      }
+      const msg = e instanceof Error ? e.message : String(e);
+      const cs = st[segSlot(SEG_CS, SEG_SEL)], eip = st[S_INSN_EIP];
+      return this.result('error', start, `${msg} (at ${cs.toString(16).padStart(4, '0')}:${(eip >>> 0).toString(16).padStart(8, '0')})`);
+    }
+    if (this.stopRequested) return this.result(this.stopRequested, start, this.stopMessage);
+    return this.result('limit', start, `instruction limit (${maxInstructions}) reached`);
+  }
+
+  private result(reason: StopReason, start: number, message?: string): RunResult {
+    return { reason, exitCode: this.exitCode, instructions: this.engine.instructions - start, message };
+  }
+}
+
+export function createMachine(options: MachineOptions = {}): Machine {
+  return new Machine(options);
+}
