@@ -114,7 +114,7 @@ for (const op of [0xfe, 0xff]) {
 for (const op of [0xf6, 0xf7]) {
   const bitsOf = (i: Insn): number => (op === 0xf6 ? 8 : vsize(i));
   for (const reg of [0, 1]) {
-    defGroup(op, reg, 'test', 0, (b, i) => {
+    defGroup(op, reg, 'test', op === 0xf6 ? FM_IMM8 : FM_IMMZ, (b, i) => {
       const bits = bitsOf(i);
       alu(b, 4, loadRM(b, i, rmAddr(b, i), bits), b.imm(i.imm), bits);
     });

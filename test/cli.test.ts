@@ -1,0 +1,73 @@
+/**
+ * The command line: bad input gives a one-line error and a non-zero status, never a host crash;
+ * a guest's debug-exit code becomes the process exit code. Runs the built CLI (npm run build).
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+
+const CLI = join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
+const HELLO = join(__dirname, '..', 'images', 'build', 'hello.elf');
+
+function run(args: string[], input = ''): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'latin1', timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('x86vm CLI', () => {
+  let dir = '';
+  beforeAll(() => {
+    if (!existsSync(CLI)) throw new Error('CLI not built: run `npm run build` first (README set-up does)');
+    dir = mkdtempSync(join(tmpdir(), 'x86vm-cli-'));
+  });
+
+  it('runs the hello guest: serial on stdout, debug-exit code as status, --stats on stderr', () => {
+    const r = run(['run', HELLO, '--stats']);
+    expect(r.stdout).toContain('Hello');
+    expect(r.status).toBe(1); // guest writes 0 to port 0xF4: (0 << 1) | 1
+    expect(r.stderr).toMatch(/instructions=\d+ time=[\d.]+s MIPS=[\d.]+/);
+  });
+
+  it('rejects a missing image with one line', () => {
+    const r = run(['run', join(dir, 'nope.elf')]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/cannot read image .*ENOENT/);
+  });
+
+  it('rejects a file that is not ELF, and a 64-bit ELF', () => {
+    const junk = join(dir, 'junk.bin');
+    writeFileSync(junk, Buffer.from('this is not an executable'));
+    let r = run(['run', junk]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/not an ELF file/);
+    r = run(['run', process.execPath]); // the node binary: a 64-bit ELF
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/64-bit|multiboot/);
+    expect(r.stderr).not.toMatch(/internal error/);
+  });
+
+  it('rejects impossible memory sizes and unknown options', () => {
+    let r = run(['run', HELLO, '--mem', '0']);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/memory size/);
+    r = run(['run', HELLO, '--mem', '99G']);
+    expect(r.stderr).toMatch(/memory size/);
+    r = run(['run', HELLO, '--frobnicate']);
+    expect(r.stderr).toMatch(/unknown option/);
+    r = run(['run', HELLO, '--engine', 'magic']);
+    expect(r.stderr).toMatch(/unknown engine/);
+  });
+
+  it('a guest executing garbage gets #UD (and its handler-less triple fault is a clean stop, not a crash)', () => {
+    // Flat binary: 0F 0B (UD2) with no IDT → #UD → #GP → #DF → triple fault.
+    const bin = join(dir, 'garbage.bin');
+    writeFileSync(bin, Buffer.from([0x0f, 0x0b]));
+    const r = run(['run', bin, '--flat', '0x100000']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/triple fault/);
+    expect(r.stderr).not.toMatch(/internal error/);
+  });
+});
