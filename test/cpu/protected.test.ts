@@ -32,6 +32,7 @@ const CODE = 0x10000;
 const SEL = {
   code32: 0x08, data32: 0x10, code16: 0x18, small: 0x20, notPresent: 0x28, execOnly: 0x30,
   user32: 0x38, udata: 0x40, tss: 0x48, callGate: 0x50, expDown: 0x58, ldt: 0x60, tinyCode: 0x68,
+  usmall: 0x70, conforming: 0x78,
 };
 
 function desc(base: number, limit: number, access: number, flags: number): [number, number] {
@@ -172,13 +173,16 @@ function boot(engine: EngineName, p: Program, setup: Setup = {}): { m: Machine; 
   put(GDT + SEL.expDown, desc(0, 0xfff, 0x96, 0x4));
   put(GDT + SEL.ldt, desc(LDT, 0x17, 0x82, 0x0));
   put(GDT + SEL.tinyCode, desc(CODE, 0xfff, 0x9a, 0x4));
+  put(GDT + SEL.usmall, desc(0x5000, 0xff, 0xf2, 0x4));
+  put(GDT + SEL.conforming, desc(0, 0xfffff, 0x9e, 0xc));
   put(LDT + 8, desc(0x6000, 0xffff, 0x92, 0x4)); // LDT selector 0x0c: data, base 0x6000
   st[S_GDTR_BASE] = GDT;
-  st[S_GDTR_LIMIT] = 0x6f;
+  st[S_GDTR_LIMIT] = 0x7f;
   // IDT: 0-47 → recording stubs (32-bit interrupt gates, DPL 0), 0x80 → syscall (DPL 3)
   for (let v = 0; v < 48; v++) put(IDT + v * 8, gate(SEL.code32, p.sym[`isr${v}`], 0xe, 0));
   if (p.sym.syscall) put(IDT + 0x80 * 8, gate(SEL.code32, p.sym.syscall, 0xe, 3));
   if (p.sym.trap_handler) put(IDT + 0x81 * 8, gate(SEL.code32, p.sym.trap_handler, 0xf, 3));
+  if (p.sym.handler16) put(IDT + 0x82 * 8, gate(SEL.code16, p.sym.handler16 - CODE, 0x6, 0));
   st[S_IDTR_BASE] = IDT;
   st[S_IDTR_LIMIT] = 256 * 8 - 1;
   // TSS: ESP0/SS0
@@ -255,10 +259,20 @@ code16:
   mov [${OUT + 16}], dx
   call ${SEL.code16}:(f16 - _start)
   mov [${OUT + 20}], bx
+  mov ebp, esp
+  int 0x82
+  mov [${OUT + 44}], cx
+  mov [${OUT + 48}], dx
   data32 jmp ${SEL.code32}:back32
 f16:
   mov bx, [esp+2]
   retf
+# 16-bit interrupt gate: frame = IP, CS, FLAGS (2 bytes each)
+handler16:
+  mov ecx, ebp
+  sub ecx, esp
+  mov dx, [esp+2]
+  iret
 .code32
 `;
 
@@ -509,6 +523,57 @@ trap_handler:
   iretd
 `;
 
+const MORE_RING3 = prelude() + `
+main:
+  mov ax, ${SEL.udata | 3}
+  mov es, ax
+  # RETF to an outer privilege level: pops EIP, CS, then ESP, SS
+  push ${SEL.udata | 3}
+  push ${STACK3}
+  push ${SEL.user32 | 3}
+  push offset user
+  retf
+
+user:
+  mov es:[${OUT}], cs
+  mov es:[${OUT + 4}], ss
+  mov es:[${OUT + 8}], esp
+  mov es:[${OUT + 12}], ds
+  # conforming ring-0 code called from ring 3 runs at CPL 3
+  call ${SEL.conforming}:conf_fn
+  mov es:[${OUT + 16}], eax
+  # stack limit in ring 3: #SS(0), delivered on the ring-0 stack
+  mov ax, ${SEL.usmall | 3}
+  mov ss, ax
+  mov esp, 2
+  mov dword ptr es:[${RESUME}], offset r0
+f0: push eax
+r0:
+  mov ax, ${SEL.udata | 3}
+  mov ss, ax
+  mov esp, ${STACK3}
+  mov eax, es:[${RECORD + 4}]
+  mov es:[${SAVED}], eax
+  mov eax, es:[${RECORD + 8}]
+  mov es:[${SAVED + 4}], eax
+  mov eax, es:[${RECORD + 12}]
+  mov es:[${SAVED + 8}], eax
+  mov eax, es:[${RECORD + 24}]
+  mov es:[${OUT + 20}], eax
+  mov eax, es:[${RECORD + 28}]
+  mov es:[${OUT + 24}], eax
+  EXIT
+
+conf_fn:
+  mov eax, cs
+  retf
+`;
+
+const TASK_JMP = prelude() + `
+main:
+  jmp ${SEL.tss}:0
+`;
+
 const DOUBLE_FAULT = prelude() + `
 main:
   mov ax, ${SEL.notPresent}
@@ -590,6 +655,8 @@ beforeAll(() => {
   progs.moves = assemble('moves', SEG_MOVES);
   progs.ring3 = assemble('ring3', RING3);
   progs.df = assemble('df', DOUBLE_FAULT);
+  progs.more3 = assemble('more3', MORE_RING3);
+  progs.task = assemble('task', TASK_JMP);
   progs.stack3f = assemble('stack3f', STACK_TRIPLE);
   progs.real = assemble('real', REAL_MODE, 0x7c00);
 });
@@ -611,6 +678,8 @@ for (const engine of ENGINES) {
       expect(r32(m, OUT + 32)).toBe(0x11111112);  // call gate (same privilege) passed the parameter
       expect(r32(m, OUT + 36)).toBe(SEL.code32);  // CS pushed by the gate call
       expect(r32(m, OUT + 40)).toBe(0);           // RETF 4 released the parameter
+      expect(r16(m, OUT + 44)).toBe(6);           // 16-bit interrupt gate: 3 words pushed
+      expect(r16(m, OUT + 48)).toBe(SEL.code16);
       expect(seg(m, SEG_CS, SEG_SEL)).toBe(SEL.code32);
       // Accessed bit set in the GDT by the CS loads
       expect((r32(m, GDT + SEL.code16 + 4) >>> 8) & 1).toBe(1);
@@ -715,6 +784,26 @@ for (const engine of ENGINES) {
       expect(r32(m, OUT + 60) & 0x200).toBe(0x200);   // trap gate left IF set
       expect(m.cpu.st[S_CPL]).toBe(3);
       expect(seg(m, SEG_CS, SEG_SEL)).toBe(SEL.user32 | 3);
+    });
+
+    it('RETF to ring 3, conforming code at CPL 3, #SS(0) from a ring-3 stack limit', () => {
+      const p = progs.more3;
+      const { m, r } = boot(engine, p);
+      expectExit(r);
+      expect(r16(m, OUT)).toBe(SEL.user32 | 3);
+      expect(r16(m, OUT + 4)).toBe(SEL.udata | 3);
+      expect(r32(m, OUT + 8)).toBe(STACK3);
+      expect(r16(m, OUT + 12)).toBe(0);                 // DS (DPL 0) nulled by the return to ring 3
+      expect(r32(m, OUT + 16)).toBe(SEL.conforming | 3); // conforming CS keeps CPL 3 as RPL
+      expect(saved(m, 0).slice(0, 3)).toEqual([12, 0, p.sym.f0]);
+      expect(r32(m, OUT + 20)).toBe(2);                 // faulting ESP pushed on the ring-0 stack
+      expect(r32(m, OUT + 24)).toBe(SEL.usmall | 3);
+    });
+
+    it('task switches are reported as a clear unsupported-feature error', () => {
+      const { r } = boot(engine, progs.task);
+      expect(r.reason).toBe('error');
+      expect(r.message).toMatch(/task switching is not supported/);
     });
 
     it('a fault while delivering a contributory fault becomes #DF(0)', () => {
