@@ -19,6 +19,7 @@ import {
 } from '../../src/cpu/layout.js';
 import { CPUID_BRAND, CPUID_VENDOR } from '../../src/cpu/cpuid.js';
 import { readEflags } from '../../src/cpu/flags.js';
+import { setCpl } from '../../src/cpu/paging.js';
 
 const TMP = mkdtempSync(join(tmpdir(), 'x86vm-system-'));
 let nprog = 0;
@@ -925,6 +926,48 @@ for (const engine of ENGINES) {
         expect(r.reg(R_EBX) & F_IF).toBe(0);
         expectFault(pm(engine, 'mov $0x174, %ecx\n xor %eax, %eax\n xor %edx, %edx\n wrmsr\n sysenter\n'), 13, 0);
         expectFault(pm(engine, 'to_ring3\n sysexit\n'), 13, 0);
+      });
+    });
+
+    // ------------------------------------------------------------------ virtual-8086 mode
+    describe('virtual-8086 mode (entered by setting the state directly)', () => {
+      const enterVm86 = (iopl: number) => (m: Machine): void => {
+        const st = m.cpu.st;
+        st[S_CR0] |= CR0_PE;
+        st[S_EFLAGS] = 0x20002 | (iopl << 12);
+        for (let sg = 0; sg < 6; sg++) st[segSlot(sg, 4 /* SEG_ATTR */)] = sg === SEG_CS ? 0xfb : 0xf3;
+        setCpl(m.cpu, 3);
+        st[R_ESP] = 0x7000;
+      };
+      const prog = assemble(`
+        .code16
+        .globl _start
+        _start:
+          pushf
+          pop %ax
+          cli
+          sti
+          push $0x0001
+          popf
+          pushf
+          pop %bx
+          hlt
+      `, 0x1000);
+      it('IOPL 3: PUSHF/POPF/CLI/STI execute; POPF keeps IOPL and VM', () => {
+        const r = runProgram(engine, prog, { realMode: true, org: 0x1000, setup: enterVm86(3) });
+        // HLT at CPL 3 raises #GP, whose delivery out of VM86 is not implemented (farcontrol/interrupts)
+        expect(r.reason).toBe('error');
+        expect(r.reg(R_EAX) & 0xffff).toBe(0x3002);
+        expect(r.reg(R_EBX) & 0xffff).toBe(0x3003);
+        expect(r.m.cpu.st[S_EFLAGS] & 0x20000).toBe(0x20000);
+        expect(r.reg(R_ESP)).toBe(0x7000);
+      });
+      it('IOPL < 3: PUSHF is #GP(0) and does not execute', () => {
+        const r = runProgram(engine, prog, { realMode: true, org: 0x1000, setup: enterVm86(0) });
+        expect(r.reason).toBe('error');
+        expect(r.message).toMatch(/virtual-8086/);
+        expect(r.reg(R_ESP)).toBe(0x7000);
+        expect(r.m.cpu.st[S_EIP]).toBe(0x1000);
       });
     });
 

@@ -86,7 +86,7 @@ function needsMemory(b: Builder, i: { mod: number }, ctx: EmitCtx): boolean {
   return true;
 }
 
-/** Read any state slot (descriptor-table registers, CR0, LDTR/TR selectors). */
+/** Read any state slot (descriptor-table registers, control registers, LDTR/TR selectors). */
 const H_RDSLOT = defHelper('rd_slot', (cpu, _a, _b, slot) => cpu.st[slot]);
 
 /** ZF = z, other flags unchanged (LAR, LSL, VERR, VERW). */
@@ -477,7 +477,6 @@ export function writeCr3(cpu: Cpu, value: number): void {
   cpu.flushTlb();
 }
 
-const H_RDCR = defHelper('rd_cr', (cpu, _a, _b, slot) => cpu.st[slot]);
 const H_WRCR = [
   defHelper('wr_cr0', (cpu, v, _b, nextEip) => { writeCr0(cpu, v); cpu.st[S_EIP] = nextEip; return 0; }),
   -1,
@@ -490,7 +489,7 @@ const H_WRCR = [
 def(0x120, 'mov', FM_MODRM, (b, i, ctx) => {
   if (CR_SLOT[i.reg] < 0) return alwaysFault(b, ctx, H_SYS_UD);
   if (notCpl0(b, ctx)) return;
-  storeReg(b, i.rm, 32, b.call(H_RDCR, 0, 0, CR_SLOT[i.reg]));
+  storeReg(b, i.rm, 32, b.call(H_RDSLOT, 0, 0, CR_SLOT[i.reg]));
 });
 // MOV CRn, r32 (0F 22): the block ends (PE/PG/paging structures may have changed).
 def(0x122, 'mov', FM_MODRM, (b, i, ctx) => {
