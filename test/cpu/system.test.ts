@@ -231,6 +231,7 @@ for (const engine of ENGINES) {
         expect(bit(4)).toBe(1); // TSC
         expect(bit(5)).toBe(1); // MSR
         expect(bit(6)).toBe(0); // PAE
+        expect(bit(8)).toBe(1); // CX8 (CMPXCHG8B, ops/bits.ts)
         expect(bit(9)).toBe(0); // APIC
         expect(bit(11)).toBe(1); // SEP
         expect(bit(13)).toBe(1); // PGE
