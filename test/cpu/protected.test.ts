@@ -646,6 +646,108 @@ farfn:
   retf
 `;
 
+// Self-contained boot: real mode → LGDT/LIDT → CR0.PE → far JMP to 32-bit code → LTR → IRET to
+// ring 3 → INT 0x40 back to ring 0 → 16-bit code segment → clear PE → far JMP to real mode.
+const BOOT = `
+.intel_syntax noprefix
+.code16
+.text
+.globl _start
+_start:
+  cli
+  xor ax, ax
+  mov ds, ax
+  mov ss, ax
+  mov sp, 0x7000
+  lgdt [gdtr]
+  lidt [idtr]
+  mov eax, cr0
+  or al, 1
+  mov cr0, eax
+  jmp 0x08:pm32
+.code32
+pm32:
+  mov ax, 0x10
+  mov ds, ax
+  mov es, ax
+  mov ss, ax
+  mov esp, 0x9000
+  mov [0x600], cs
+  # IDT entry 0x40: 32-bit interrupt gate, DPL 3, to int40
+  mov eax, offset int40
+  mov [idt + 0x40*8], ax
+  mov word ptr [idt + 0x40*8 + 2], 0x08
+  mov word ptr [idt + 0x40*8 + 4], 0xee00
+  shr eax, 16
+  mov [idt + 0x40*8 + 6], ax
+  mov dword ptr [tss + 4], 0xa000
+  mov dword ptr [tss + 8], 0x10
+  mov ax, 0x28
+  ltr ax
+  push 0x23
+  push 0x7000
+  push 0x3002
+  push 0x1b
+  push offset ring3
+  iretd
+ring3:
+  mov ax, 0x23              # DS (DPL 0) was nulled by the IRET to ring 3
+  mov ds, ax
+  mov [0x604], cs
+  int 0x40
+int40:
+  mov [0x608], cs
+  mov eax, [esp + 4]
+  mov [0x60c], eax
+  # leave protected mode through a 16-bit code segment (base 0, limit 0xFFFF)
+  jmp 0x30:pm16
+.code16
+pm16:
+  mov ax, 0x38
+  mov ds, ax
+  mov ss, ax
+  mov eax, cr0
+  and al, 0xfe
+  mov cr0, eax
+  jmp 0x0000:real
+real:
+  xor ax, ax
+  mov ds, ax
+  mov ss, ax
+  mov sp, 0x7000
+  mov [0x610], cs
+  mov al, 0
+  out 0xf4, al
+9:
+  jmp 9b
+
+.p2align 3
+gdt:
+  .quad 0
+  .quad 0x00cf9a000000ffff  # 0x08 code32 DPL 0
+  .quad 0x00cf92000000ffff  # 0x10 data32 DPL 0
+  .quad 0x00cffa000000ffff  # 0x18 code32 DPL 3
+  .quad 0x00cff2000000ffff  # 0x20 data32 DPL 3
+tss_desc:
+  .word 0x67, tss         # 0x28 32-bit TSS (base below 64 KiB)
+  .byte 0, 0x89, 0, 0
+  .quad 0x00009a000000ffff  # 0x30 code16 base 0
+  .quad 0x000092000000ffff  # 0x38 data16 base 0
+gdt_end:
+gdtr:
+  .word gdt_end - gdt - 1
+  .long gdt
+idtr:
+  .word 0x40*8 + 7
+  .long idt
+.p2align 3
+tss:
+  .fill 0x68, 1, 0
+.p2align 3
+idt:
+  .fill 0x41*8, 1, 0
+`;
+
 // ---------------------------------------------------------------- tests
 
 const progs: Record<string, Program> = {};
@@ -659,6 +761,7 @@ beforeAll(() => {
   progs.task = assemble('task', TASK_JMP);
   progs.stack3f = assemble('stack3f', STACK_TRIPLE);
   progs.real = assemble('real', REAL_MODE, 0x7c00);
+  progs.boot = assemble('boot', BOOT, 0x7c00);
 });
 
 for (const engine of ENGINES) {
@@ -848,6 +951,22 @@ for (const engine of ENGINES) {
       expect(r16(m, 0x510)).toBe(0x07c0);         // far call pushed CS
       expect(r16(m, 0x512)).toBe(0x0050);
       expect(r16(m, 0x514)).toBe(0x1234);
+    });
+
+    it('boot path: real → protected (LGDT, CR0.PE, far JMP) → ring 3 → INT → 16-bit → real mode', () => {
+      const p = progs.boot;
+      const m = createMachine({ memoryMiB: 16, engine });
+      m.loadFlat(p.bin, 0x7c00, { realMode: true });
+      const r = m.run(100_000);
+      expectExit(r);
+      expect(r16(m, 0x600)).toBe(0x08);
+      expect(r16(m, 0x604)).toBe(0x1b);
+      expect(r16(m, 0x608)).toBe(0x08);
+      expect(r32(m, 0x60c)).toBe(0x1b);          // CS pushed by the ring-3 INT
+      expect(r16(m, 0x610)).toBe(0);             // back in real mode with CS = 0
+      expect(m.cpu.st[S_CPL]).toBe(0);
+      expect(seg(m, SEG_CS, SEG_BASE)).toBe(0);
+      expect(seg(m, SEG_SS, SEG_ATTR) & 0x400).toBe(0); // 16-bit stack after the switch back
     });
   });
 }
