@@ -255,7 +255,8 @@ export function loadStackSegment(cpu: Cpu, sel: number, d: RawDescriptor): void 
 export function nullifyOuterDataSegments(cpu: Cpu): void {
   const st = cpu.st;
   const cpl = st[S_CPL];
-  for (const seg of DATA_SEGS) {
+  for (let k = 0; k < DATA_SEGS.length; k++) {
+    const seg = DATA_SEGS[k];
     const attr = st[segSlot(seg, SEG_ATTR)];
     if ((attr & ATTR_UNUSABLE) !== 0) continue;
     const conformingCode = (attr & (ACC_CODE | ACC_DC)) === (ACC_CODE | ACC_DC);
