@@ -97,6 +97,27 @@ export const TLB_VALID = 16;
 export const TLB_CODE_WRITE_SUP = 32, TLB_CODE_WRITE_USER = 64;
 export const TLB_FLAG_MASK = 0xfff;
 
+// ---- binary translator runtime (src/jit, wasm-runtime/): byte addresses in RUNTIME_BASE .. RAM_BASE ----
+/** i32: table index of the compiled block the dispatcher called last (to account for a fault in it). */
+export const RT_CUR_FN = RUNTIME_BASE + 0x00;
+/** i32: non-zero when a host call touched a device (I/O, MMIO): the dispatcher returns at the next block boundary. */
+export const RT_ATTN = RUNTIME_BASE + 0x04;
+/** i32 counters kept by compiled code: blocks entered by the dispatcher, direct chain hits. */
+export const RT_DISPATCHES = RUNTIME_BASE + 0x08;
+export const RT_CHAIN_HITS = RUNTIME_BASE + 0x0c;
+/** i32 × 16: the lazy-flag kind masks (flags.ts CC_KIND_MASK), for LAZYT with a run-time cc op. */
+export const RT_KIND_MASK = RUNTIME_BASE + 0x100;
+/** Block lookup hash table: RT_HASH_SIZE entries of RT_HASH_ENTRY bytes (host, mode, eip, csBase, fn, 3 spare). */
+export const RT_HASH = RUNTIME_BASE + 0x1000;
+export const RT_HASH_BITS = 16;
+export const RT_HASH_SIZE = 1 << RT_HASH_BITS;
+export const RT_HASH_ENTRY = 32;
+/** Per-table-slot direct-chaining cache (2 exits × (eip, csBase, host|mode-check, fn)), RT_CHAIN_SLOTS slots. */
+export const RT_CHAIN = RT_HASH + RT_HASH_SIZE * RT_HASH_ENTRY;
+export const RT_CHAIN_SLOTS = 1 << 16;
+export const RT_CHAIN_ENTRY = 32;
+export const RT_END = RT_CHAIN + RT_CHAIN_SLOTS * RT_CHAIN_ENTRY; // must stay <= RAM_BASE
+
 export const PAGE_SIZE = 4096;
 /** Translated code is tracked per 64-byte line of physical memory. */
 export const CODE_LINE_SHIFT = 6;

@@ -16,6 +16,7 @@ import { DebugConsole, DebugExit } from '../devices/debugexit.js';
 import { Uart16550 } from '../devices/uart16550.js';
 import { Interpreter, type EngineHost } from '../interp/interpreter.js';
 import { CodeCache } from '../jit/cache.js';
+import { BinaryTranslator } from '../jit/engine.js';
 import { ImageError } from './elf.js';
 import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from './multiboot.js';
 import { formatTrace } from './trace.js';
@@ -103,8 +104,9 @@ export class Machine {
       trace: trace ? (cpu: Cpu, b: Block) => trace(formatTrace(cpu, b)) : null,
     };
     const engine = options.engine ?? 'interp';
-    if (engine !== 'interp') throw new Error(`engine '${engine}' is not available yet (available: ${ENGINES.join(', ')})`);
-    this.engine = new Interpreter(this.cpu, this.cache, host);
+    if (engine === 'bt') this.engine = new BinaryTranslator(this.cpu, this.cache, host);
+    else if (engine === 'interp') this.engine = new Interpreter(this.cpu, this.cache, host);
+    else throw new Error(`unknown engine '${engine}' (available: ${ENGINES.join(', ')})`);
   }
 
   onSerial(fn: (text: string) => void): void { this.serialListeners.push(fn); }

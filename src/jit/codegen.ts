@@ -1,0 +1,640 @@
+/**
+ * Block code generator: one translated Block (micro-ops, src/cpu/uops.ts) → one wasm function
+ * `() -> i32` returning the number of guest instructions it retired.
+ *
+ * The micro-ops are translated 1:1; src/interp/exec.ts is the reference meaning of each. Temps are
+ * i32 locals (numbered per instruction, so a later instruction can still see an earlier one's lazy
+ * flag operands); guest registers and all other state are loads/stores at their state-slot byte
+ * addresses in the shared memory (layout.ts), so every instruction boundary has the exact guest
+ * state in memory and host helpers see it.
+ *
+ * Inline fast paths:
+ *  - LD/ST: segment limit check against the segment cache (lo/hi), then the software TLB exactly as
+ *    memory.ts readLin32/writeLin32: entry = tlb[lin >>> 12]; permission bit for the block's CPL and
+ *    no page crossing → direct access at (entry & ~0xfff) + (lin & 0xfff); anything else calls the
+ *    imported slow path, which redoes the whole access like the interpreter (and may fault).
+ *  - Lazy flags: full-mask LAZY = five stores; INC/DEC = five stores plus folding CF into EFLAGS;
+ *    COND/CF are computed from the operands of the LAZY that the block itself executed earlier when
+ *    there is one (e.g. CMP+Jcc becomes one compare), else inline for the common lazy kinds
+ *    (SUB, ADD, LOGIC, INC/DEC) with an imported fallback (flags.ts, shared with the interpreter).
+ * Precise faults: an instruction that can fault (it loads, stores or calls a helper) first stores
+ * its EIP in S_INSN_EIP. Self-modifying code: after an instruction that stored through the slow path
+ * or called a helper, a set S_SMC_HIT ends the block at that instruction boundary.
+ */
+import { CC_ADC, CC_ADD, CC_DEC, CC_INC, CC_KIND_MASK, CC_LOGIC, CC_SBB, CC_SUB } from '../cpu/flags.js';
+import {
+  F_ARITH, F_CF, F_FIXED, RT_KIND_MASK, S_CC_MASK, S_CC_OP, S_CC_RES, S_CC_SRC1, S_CC_SRC2, S_EFLAGS, S_EIP,
+  S_INSN_EIP, S_SMC_HIT, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
+  TLB_WRITE_SUP, TLB_WRITE_USER, segSlot,
+} from '../cpu/layout.js';
+import { U, UOP_WORDS } from '../cpu/uops.js';
+import { I32, Op, WasmWriter, type FuncType, type ImportFunc } from './wasm.js';
+
+// ---------------------------------------------------------------- module interface
+
+export const T_BLOCK = 0, T_HELPER = 1, T_READ = 2, T_WRITE = 3, T_I32_I32 = 4, T_VOID = 5;
+export const TYPES: FuncType[] = [
+  { params: [], results: [I32] },                 // block function; cf(), getf()
+  { params: [I32, I32, I32, I32], results: [I32] }, // helper(id, a, b, imm)
+  { params: [I32, I32, I32], results: [I32] },     // read(seg, off, size)
+  { params: [I32, I32, I32, I32], results: [] },   // write(seg, off, size, v); lazy(op, res, s1, s2)
+  { params: [I32], results: [I32] },               // cond(cc); dispatcher run(budget)
+  { params: [], results: [] },                     // matf()
+];
+export const IMPORTS: ImportFunc[] = [
+  { module: 'env', name: 'helper', type: T_HELPER },
+  { module: 'env', name: 'read', type: T_READ },
+  { module: 'env', name: 'write', type: T_WRITE },
+  { module: 'env', name: 'cond', type: T_I32_I32 },
+  { module: 'env', name: 'cf', type: T_BLOCK },
+  { module: 'env', name: 'getf', type: T_BLOCK },
+  { module: 'env', name: 'matf', type: T_VOID },
+  { module: 'env', name: 'lazy', type: T_WRITE },
+];
+const F_HELPER = 0, F_READ = 1, F_WRITE = 2, F_COND = 3, F_CFN = 4, F_GETF = 5, F_MATF = 6, F_LAZY = 7;
+export const N_IMPORTS = IMPORTS.length;
+
+// ---------------------------------------------------------------- helpers
+
+const slot = (k: number): number => STATE_BASE + 4 * k;
+const A_EFLAGS = slot(S_EFLAGS), A_CC_OP = slot(S_CC_OP), A_CC_RES = slot(S_CC_RES), A_CC_SRC1 = slot(S_CC_SRC1);
+const A_CC_SRC2 = slot(S_CC_SRC2), A_CC_MASK = slot(S_CC_MASK), A_EIP = slot(S_EIP), A_INSN_EIP = slot(S_INSN_EIP);
+const A_SMC_HIT = slot(S_SMC_HIT);
+const SIZE_SHIFT = [24, 16, 0];
+const SIZE_MASK = [0xff, 0xffff, -1];
+
+/** Which fields of a micro-op are temps: bit 0 d, 1 a, 2 b, 3 c. */
+const TEMP_FIELDS = new Uint8Array(U.COUNT_);
+{
+  const set = (ops: number[], m: number): void => { for (const o of ops) TEMP_FIELDS[o] = m; };
+  set([U.MOVI, U.LDR32, U.LDR16, U.LDR8, U.GETF, U.COND, U.CF], 1);
+  set([U.MOV, U.ADDI, U.ANDI, U.ORI, U.XORI, U.SHLI, U.SHRI, U.SARI, U.NOT, U.NEG, U.SEXT8, U.SEXT16, U.CLZ, U.CTZ,
+    U.BSWAP, U.EQI, U.LD8, U.LD16, U.LD32], 3);
+  set([U.STR32, U.STR16, U.STR8], 4);
+  set([U.ADD, U.SUB, U.AND, U.OR, U.XOR, U.MUL, U.SHL, U.SHR, U.SAR, U.ROL, U.ROR, U.EQ, U.NE, U.LTU, U.LTS, U.LEU,
+    U.LES, U.MULHU, U.MULHS], 7);
+  set([U.SELECT, U.LAZYT], 15);
+  set([U.ST8, U.ST16, U.ST32], 6);
+  set([U.LAZY], 14);
+  set([U.SETF, U.SKIPZ, U.SKIPNZ, U.EXIT, U.EXITC], 2);
+  set([U.CALL], 13);
+}
+
+/** What the block already knows about the lazy flags: the last LAZY it executed (locals). */
+interface Known { op: number; res: number; s1: number; s2: number }
+
+/** Where the operands of a flag computation come from: locals (static) or the state block. */
+interface FlagSrc { res(): void; s1(): void; s2(): void; sh: number /* -1: dynamic, in local lSh */ }
+
+export interface CompiledBody { body: Uint8Array; locals: number }
+
+export interface CodegenStats { functions: number; wasmBytes: number; inlineCondStatic: number; inlineCondDynamic: number }
+
+// Fixed scratch locals (the function has no parameters).
+const L_LIN = 0, L_E = 1, L_OP = 2, L_SH = 3, L_X = 4;
+const N_SCRATCH = 5;
+
+export class BlockCompiler {
+  private w = new WasmWriter(1 << 16);
+  private code!: Int32Array;
+  private nInsn = 0;
+  private insnOfOp!: Int32Array;
+  private tempBase!: Int32Array;   // per instruction: first local of its temps
+  private mayFault!: Uint8Array;   // per instruction: loads, stores or calls
+  private mayHitCode!: Uint8Array; // per instruction: stores or calls (possible SMC)
+  private rmask = 0;
+  private wmask = 0;
+  private known: Known | null = null;
+  readonly stats: CodegenStats = { functions: 0, wasmBytes: 0, inlineCondStatic: 0, inlineCondDynamic: 0 };
+
+  /** Translate micro-ops `code` (of a block with `nInsn` instructions, translated for CPL `cpl`). */
+  compile(code: Int32Array, nInsn: number, cpl: number): CompiledBody {
+    this.code = code;
+    this.nInsn = nInsn;
+    const user = cpl === 3;
+    this.rmask = user ? TLB_READ_USER : TLB_READ_SUP;
+    this.wmask = user ? TLB_WRITE_USER : TLB_WRITE_SUP;
+    this.known = null;
+    const n = code.length / UOP_WORDS;
+    this.insnOfOp = new Int32Array(n);
+    this.tempBase = new Int32Array(nInsn + 1);
+    this.mayFault = new Uint8Array(nInsn + 1);
+    this.mayHitCode = new Uint8Array(nInsn + 1);
+    // Pre-pass: instruction of each micro-op, temps per instruction, fault / SMC properties.
+    let insn = -1, maxTemp = -1, next = N_SCRATCH;
+    for (let i = 0; i < n; i++) {
+      const p = i * UOP_WORDS, op = code[p];
+      if (op === U.INSN) {
+        if (insn >= 0) next += maxTemp + 1;
+        insn = code[p + 3];
+        if (insn < 0 || insn >= nInsn) throw new Error(`codegen: bad instruction index ${insn}`);
+        this.tempBase[insn] = next;
+        maxTemp = -1;
+      } else if (insn < 0) throw new Error('codegen: micro-op before the first INSN');
+      this.insnOfOp[i] = insn;
+      const tf = TEMP_FIELDS[op];
+      if (tf & 1) maxTemp = Math.max(maxTemp, code[p + 1]);
+      if (tf & 2) maxTemp = Math.max(maxTemp, code[p + 2]);
+      if (tf & 4) maxTemp = Math.max(maxTemp, code[p + 3]);
+      if (tf & 8) maxTemp = Math.max(maxTemp, code[p + 4]);
+      if (op === U.LD8 || op === U.LD16 || op === U.LD32) this.mayFault[insn] = 1;
+      if (op === U.ST8 || op === U.ST16 || op === U.ST32 || op === U.CALL) { this.mayFault[insn] = 1; this.mayHitCode[insn] = 1; }
+    }
+    const locals = next + maxTemp + 1;
+    const w = this.w;
+    w.reset();
+    this.range(0, n);
+    // Every path ends in an exit; the end of the body is unreachable.
+    w.op(Op.unreachable);
+    w.op(Op.end);
+    this.stats.functions++;
+    this.stats.wasmBytes += w.n;
+    return { body: w.result(), locals };
+  }
+
+  /** Local of temp t of the instruction owning micro-op i. */
+  private t(i: number, t: number): number { return this.tempBase[this.insnOfOp[i]] + t; }
+
+  private range(start: number, end: number): void {
+    const code = this.code, w = this.w;
+    let i = start;
+    while (i < end) {
+      const p = i * UOP_WORDS;
+      const op = code[p], d = code[p + 1], a = code[p + 2], b = code[p + 3], c = code[p + 4];
+      switch (op) {
+        case U.INSN: this.insnBoundary(a, b); break;
+        case U.MOVI: w.i32(a); w.set(this.t(i, d)); break;
+        case U.MOV: w.get(this.t(i, a)); w.set(this.t(i, d)); break;
+        case U.LDR32: w.i32(0); w.mem(Op.i32_load, 2, slot(a)); w.set(this.t(i, d)); break;
+        case U.LDR16: w.i32(0); w.mem(Op.i32_load16_u, 1, slot(a)); w.set(this.t(i, d)); break;
+        case U.LDR8: w.i32(0); w.mem(Op.i32_load8_u, 0, reg8(a)); w.set(this.t(i, d)); break;
+        case U.STR32: w.i32(0); w.get(this.t(i, b)); w.mem(Op.i32_store, 2, slot(a)); break;
+        case U.STR16: w.i32(0); w.get(this.t(i, b)); w.mem(Op.i32_store16, 1, slot(a)); break;
+        case U.STR8: w.i32(0); w.get(this.t(i, b)); w.mem(Op.i32_store8, 0, reg8(a)); break;
+        case U.ADD: this.bin(i, Op.i32_add); break;
+        case U.SUB: this.bin(i, Op.i32_sub); break;
+        case U.AND: this.bin(i, Op.i32_and); break;
+        case U.OR: this.bin(i, Op.i32_or); break;
+        case U.XOR: this.bin(i, Op.i32_xor); break;
+        case U.MUL: this.bin(i, Op.i32_mul); break;
+        case U.SHL: this.bin(i, Op.i32_shl); break; // wasm shift counts are taken mod 32 like `& 31`
+        case U.SHR: this.bin(i, Op.i32_shr_u); break;
+        case U.SAR: this.bin(i, Op.i32_shr_s); break;
+        case U.ROL: this.bin(i, Op.i32_rotl); break;
+        case U.ROR: this.bin(i, Op.i32_rotr); break;
+        case U.ADDI: this.imm(i, Op.i32_add); break;
+        case U.ANDI: this.imm(i, Op.i32_and); break;
+        case U.ORI: this.imm(i, Op.i32_or); break;
+        case U.XORI: this.imm(i, Op.i32_xor); break;
+        case U.SHLI: w.get(this.t(i, a)); w.i32(b & 31); w.op(Op.i32_shl); w.set(this.t(i, d)); break;
+        case U.SHRI: w.get(this.t(i, a)); w.i32(b & 31); w.op(Op.i32_shr_u); w.set(this.t(i, d)); break;
+        case U.SARI: w.get(this.t(i, a)); w.i32(b & 31); w.op(Op.i32_shr_s); w.set(this.t(i, d)); break;
+        case U.NOT: w.get(this.t(i, a)); w.i32(-1); w.op(Op.i32_xor); w.set(this.t(i, d)); break;
+        case U.NEG: w.i32(0); w.get(this.t(i, a)); w.op(Op.i32_sub); w.set(this.t(i, d)); break;
+        case U.SEXT8: w.get(this.t(i, a)); w.op(Op.i32_extend8_s); w.set(this.t(i, d)); break;
+        case U.SEXT16: w.get(this.t(i, a)); w.op(Op.i32_extend16_s); w.set(this.t(i, d)); break;
+        case U.CLZ: w.get(this.t(i, a)); w.op(Op.i32_clz); w.set(this.t(i, d)); break;
+        case U.CTZ: w.get(this.t(i, a)); w.op(Op.i32_ctz); w.set(this.t(i, d)); break;
+        case U.BSWAP: this.bswap(this.t(i, a), this.t(i, d)); break;
+        case U.EQ: this.bin(i, Op.i32_eq); break;
+        case U.NE: this.bin(i, Op.i32_ne); break;
+        case U.LTU: this.bin(i, Op.i32_lt_u); break;
+        case U.LTS: this.bin(i, Op.i32_lt_s); break;
+        case U.LEU: this.bin(i, Op.i32_le_u); break;
+        case U.LES: this.bin(i, Op.i32_le_s); break;
+        case U.EQI: w.get(this.t(i, a)); w.i32(b); w.op(Op.i32_eq); w.set(this.t(i, d)); break;
+        case U.MULHU: case U.MULHS: {
+          const ext = op === U.MULHU ? Op.i64_extend_i32_u : Op.i64_extend_i32_s;
+          w.get(this.t(i, a)); w.op(ext); w.get(this.t(i, b)); w.op(ext); w.op(Op.i64_mul);
+          w.i64(32); w.op(Op.i64_shr_u); w.op(Op.i32_wrap_i64); w.set(this.t(i, d));
+          break;
+        }
+        case U.SELECT: w.get(this.t(i, b)); w.get(this.t(i, c)); w.get(this.t(i, a)); w.op(Op.select); w.set(this.t(i, d)); break;
+        case U.LD8: this.load(this.t(i, d), this.t(i, a), b, 1); break;
+        case U.LD16: this.load(this.t(i, d), this.t(i, a), b, 2); break;
+        case U.LD32: this.load(this.t(i, d), this.t(i, a), b, 4); break;
+        case U.ST8: this.store(this.t(i, a), this.t(i, b), c, 1); break;
+        case U.ST16: this.store(this.t(i, a), this.t(i, b), c, 2); break;
+        case U.ST32: this.store(this.t(i, a), this.t(i, b), c, 4); break;
+        case U.LAZY: this.lazy(d, this.t(i, a), this.t(i, b), this.t(i, c)); break;
+        case U.LAZYT: this.lazyT(this.t(i, d), this.t(i, a), this.t(i, b), this.t(i, c)); break;
+        case U.MATF:
+          w.load32(A_CC_MASK); w.if_(); w.call(F_MATF); w.end();
+          this.known = null;
+          break;
+        case U.GETF:
+          w.load32(A_CC_MASK); w.op(Op.i32_eqz);
+          w.if_(I32); w.load32(A_EFLAGS); w.else_(); w.call(F_GETF); w.end();
+          w.set(this.t(i, d));
+          break;
+        case U.SETF:
+          w.load32(A_CC_MASK); w.if_(); w.call(F_MATF); w.end();
+          w.i32(0);
+          w.load32(A_EFLAGS); w.i32(~b); w.op(Op.i32_and);
+          w.get(this.t(i, a)); w.i32(b); w.op(Op.i32_and); w.op(Op.i32_or);
+          w.i32(F_FIXED); w.op(Op.i32_or);
+          w.mem(Op.i32_store, 2, A_EFLAGS);
+          this.known = null;
+          break;
+        case U.COND: this.cond(a); w.set(this.t(i, d)); break;
+        case U.CF: this.cf(); w.set(this.t(i, d)); break;
+        case U.CALL:
+          w.i32(a); w.get(this.t(i, b)); w.get(this.t(i, c)); w.i32(code[p + 5]); w.call(F_HELPER);
+          w.set(this.t(i, d));
+          this.known = null;
+          break;
+        case U.SKIPZ: case U.SKIPNZ: {
+          const len = b;
+          if (len < 0 || i + 1 + len > end) throw new Error('codegen: SKIP region not properly nested');
+          const saved = this.known;
+          const l = w.block();
+          w.get(this.t(i, a));
+          if (op === U.SKIPZ) w.op(Op.i32_eqz);
+          w.brIf(l);
+          this.range(i + 1, i + 1 + len);
+          w.end();
+          if (this.known !== saved) this.known = null; // the region may or may not have run
+          i += len;
+          break;
+        }
+        case U.EXIT:
+          w.i32(0); w.get(this.t(i, a)); w.mem(Op.i32_store, 2, A_EIP);
+          w.i32(this.nInsn); w.op(Op.return);
+          break;
+        case U.EXITI:
+          w.i32(0); w.i32(a); w.mem(Op.i32_store, 2, A_EIP);
+          w.i32(this.nInsn); w.op(Op.return);
+          break;
+        case U.EXITC:
+          w.i32(0); w.i32(b); w.i32(c); w.get(this.t(i, a)); w.op(Op.select); w.mem(Op.i32_store, 2, A_EIP);
+          w.i32(this.nInsn); w.op(Op.return);
+          break;
+        case U.EXITH:
+          w.i32(this.nInsn); w.op(Op.return);
+          break;
+        default:
+          throw new Error(`codegen: bad micro-op ${op} at ${i}`);
+      }
+      i++;
+    }
+  }
+
+  private bin(i: number, o: number): void {
+    const p = i * UOP_WORDS, w = this.w, code = this.code;
+    w.get(this.t(i, code[p + 2])); w.get(this.t(i, code[p + 3])); w.op(o); w.set(this.t(i, code[p + 1]));
+  }
+
+  private imm(i: number, o: number): void {
+    const p = i * UOP_WORDS, w = this.w, code = this.code;
+    w.get(this.t(i, code[p + 2])); w.i32(code[p + 3]); w.op(o); w.set(this.t(i, code[p + 1]));
+  }
+
+  private bswap(a: number, d: number): void {
+    const w = this.w;
+    w.get(a); w.i32(24); w.op(Op.i32_shl);
+    w.get(a); w.i32(0xff00); w.op(Op.i32_and); w.i32(8); w.op(Op.i32_shl); w.op(Op.i32_or);
+    w.get(a); w.i32(8); w.op(Op.i32_shr_u); w.i32(0xff00); w.op(Op.i32_and); w.op(Op.i32_or);
+    w.get(a); w.i32(24); w.op(Op.i32_shr_u); w.op(Op.i32_or);
+    w.set(d);
+  }
+
+  private insnBoundary(eip: number, k: number): void {
+    const w = this.w;
+    if (k > 0 && this.mayHitCode[k - 1]) {
+      // The previous instruction may have overwritten translated code (cache.ts sets S_SMC_HIT):
+      // stop here so the rest is re-looked-up (exec.ts does the same at its INSN).
+      w.load32(A_SMC_HIT);
+      w.if_();
+      w.i32(0); w.i32(0); w.mem(Op.i32_store, 2, A_SMC_HIT);
+      w.i32(0); w.i32(eip); w.mem(Op.i32_store, 2, A_EIP);
+      w.i32(k); w.op(Op.return);
+      w.end();
+    }
+    if (this.mayFault[k]) { w.i32(0); w.i32(eip); w.mem(Op.i32_store, 2, A_INSN_EIP); }
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  /** Leaves the linear address in L_LIN; branches to `slow` if the segment check fails. */
+  private linear(off: number, seg: number, size: number, slow: number): void {
+    const w = this.w;
+    if (seg === SEG_NONE) { w.get(off); w.set(L_LIN); return; }
+    // Valid offsets are [lo, hi] (memory.ts linear(); SDM Vol. 3 §5.3): off < lo or off + size - 1 > hi → slow path (raises).
+    w.get(off); w.i32(0); w.mem(Op.i32_load, 2, slot(segSlot(seg, SEG_LO))); w.op(Op.i32_lt_u); w.brIf(slow);
+    if (size === 1) {
+      w.get(off); w.i32(0); w.mem(Op.i32_load, 2, slot(segSlot(seg, SEG_HI))); w.op(Op.i32_gt_u); w.brIf(slow);
+    } else {
+      w.get(off); w.op(Op.i64_extend_i32_u); w.i64(size - 1); w.op(Op.i64_add);
+      w.i32(0); w.mem(Op.i32_load, 2, slot(segSlot(seg, SEG_HI))); w.op(Op.i64_extend_i32_u);
+      w.op(Op.i64_gt_u); w.brIf(slow);
+    }
+    w.i32(0); w.mem(Op.i32_load, 2, slot(segSlot(seg, SEG_BASE))); w.get(off); w.op(Op.i32_add); w.set(L_LIN);
+  }
+
+  /** TLB lookup of L_LIN into L_E; branches to `slow` without the permission or when crossing a page. */
+  private tlb(mask: number, size: number, slow: number): void {
+    const w = this.w;
+    w.get(L_LIN); w.i32(12); w.op(Op.i32_shr_u); w.i32(2); w.op(Op.i32_shl);
+    w.mem(Op.i32_load, 2, TLB_BASE); w.tee(L_E);
+    w.i32(mask); w.op(Op.i32_and); w.op(Op.i32_eqz); w.brIf(slow);
+    if (size > 1) { w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.i32(0x1000 - size); w.op(Op.i32_gt_u); w.brIf(slow); }
+    // host address
+    w.get(L_E); w.i32(~0xfff); w.op(Op.i32_and); w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.op(Op.i32_add);
+  }
+
+  private load(d: number, off: number, seg: number, size: number): void {
+    const w = this.w;
+    const done = w.block(I32);
+    const slow = w.block();
+    this.linear(off, seg, size, slow);
+    this.tlb(this.rmask, size, slow);
+    if (size === 1) w.mem(Op.i32_load8_u, 0, 0);
+    else if (size === 2) w.mem(Op.i32_load16_u, 0, 0);
+    else w.mem(Op.i32_load, 0, 0);
+    w.br(done);
+    w.end();
+    w.i32(seg); w.get(off); w.i32(size); w.call(F_READ);
+    w.end();
+    w.set(d);
+  }
+
+  private store(off: number, v: number, seg: number, size: number): void {
+    const w = this.w;
+    const done = w.block();
+    const slow = w.block();
+    this.linear(off, seg, size, slow);
+    this.tlb(this.wmask, size, slow);
+    w.get(v);
+    if (size === 1) w.mem(Op.i32_store8, 0, 0);
+    else if (size === 2) w.mem(Op.i32_store16, 0, 0);
+    else w.mem(Op.i32_store, 0, 0);
+    w.br(done);
+    w.end();
+    w.i32(seg); w.get(off); w.i32(size); w.get(v); w.call(F_WRITE);
+    w.end();
+  }
+
+  // ---------------------------------------------------------------- lazy flags
+
+  private storeLazy(op: number | null, opLocal: number, res: number, s1: number, s2: number, mask: number): void {
+    const w = this.w;
+    w.i32(0); if (op !== null) w.i32(op); else w.get(opLocal); w.mem(Op.i32_store, 2, A_CC_OP);
+    w.i32(0); w.get(res); w.mem(Op.i32_store, 2, A_CC_RES);
+    w.i32(0); w.get(s1); w.mem(Op.i32_store, 2, A_CC_SRC1);
+    w.i32(0); w.get(s2); w.mem(Op.i32_store, 2, A_CC_SRC2);
+    w.i32(0); w.i32(mask); w.mem(Op.i32_store, 2, A_CC_MASK);
+  }
+
+  private lazy(op: number, res: number, s1: number, s2: number): void {
+    const w = this.w;
+    const kind = (op >> 2) & 15;
+    const mask = CC_KIND_MASK[kind];
+    if (mask === F_ARITH) {
+      this.storeLazy(op, 0, res, s1, s2, mask);
+    } else if (mask === (F_ARITH & ~F_CF)) {
+      // INC/DEC keep CF: setLazy materializes the old flags first. Only CF of EFLAGS stays visible
+      // (readEflags takes the five other bits from the new lazy state), so fold just CF.
+      const k = this.known;
+      const kk = k ? (k.op >> 2) & 15 : -1;
+      if (k && (kk === CC_INC || kk === CC_DEC)) {
+        // CF is already in EFLAGS
+      } else {
+        w.load32(A_CC_MASK); w.i32(F_CF); w.op(Op.i32_and);
+        w.if_();
+        w.i32(0);
+        w.load32(A_EFLAGS); w.i32(~F_CF); w.op(Op.i32_and);
+        this.lazyCF();
+        w.op(Op.i32_or);
+        w.mem(Op.i32_store, 2, A_EFLAGS);
+        w.end();
+      }
+      this.storeLazy(op, 0, res, s1, s2, mask);
+    } else {
+      w.i32(op); w.get(res); w.get(s1); w.get(s2); w.call(F_LAZY);
+      this.known = null;
+      return;
+    }
+    this.known = { op, res, s1, s2 };
+  }
+
+  private lazyT(opL: number, res: number, s1: number, s2: number): void {
+    const w = this.w;
+    // kind mask from the table in the runtime area (RT_KIND_MASK mirrors flags.ts CC_KIND_MASK)
+    w.get(opL); w.i32(2); w.op(Op.i32_shr_u); w.i32(15); w.op(Op.i32_and); w.i32(2); w.op(Op.i32_shl);
+    w.mem(Op.i32_load, 2, RT_KIND_MASK); w.i32(F_ARITH); w.op(Op.i32_eq);
+    w.if_();
+    this.storeLazy(null, opL, res, s1, s2, F_ARITH);
+    w.else_();
+    w.get(opL); w.get(res); w.get(s1); w.get(s2); w.call(F_LAZY);
+    w.end();
+    this.known = null;
+  }
+
+  /** Push CF (0/1) given that CF is lazy (S_CC_MASK has F_CF): from the known LAZY or the state. */
+  private lazyCF(): void {
+    const k = this.known;
+    if (k && this.staticCF(k)) return;
+    this.dynamicLazyCF();
+  }
+
+  private staticCF(k: Known): boolean {
+    const w = this.w;
+    const kind = (k.op >> 2) & 15, sz = k.op & 3;
+    const src: FlagSrc = { res: () => w.get(k.res), s1: () => w.get(k.s1), s2: () => w.get(k.s2), sh: SIZE_SHIFT[sz] };
+    switch (kind) {
+      case CC_SUB: this.zx(src, src.s1); this.zx(src, src.s2); w.op(Op.i32_lt_u); return true;
+      case CC_SBB: this.zx(src, src.s1); this.zx(src, src.s2); w.op(Op.i32_le_u); return true;
+      case CC_ADD: this.zx(src, src.res); this.zx(src, src.s1); w.op(Op.i32_lt_u); return true;
+      case CC_ADC: this.zx(src, src.res); this.zx(src, src.s1); w.op(Op.i32_le_u); return true;
+      case CC_LOGIC: w.i32(0); return true;
+      case CC_INC: case CC_DEC: w.load32(A_EFLAGS); w.i32(F_CF); w.op(Op.i32_and); return true;
+    }
+    return false;
+  }
+
+  /** CF from the lazy state in memory (CF known to be lazy): SUB/ADD/LOGIC inline, else import. */
+  private dynamicLazyCF(): void {
+    const w = this.w;
+    const done = w.block(I32);
+    const slow = w.block();
+    this.loadOpSh();
+    const src = this.memSrc();
+    w.get(L_OP); w.i32(2); w.op(Op.i32_shr_u); w.tee(L_X); w.i32(CC_SUB); w.op(Op.i32_eq);
+    w.if_(); this.zx(src, src.s1); this.zx(src, src.s2); w.op(Op.i32_lt_u); w.br(done); w.end();
+    w.get(L_X); w.i32(CC_ADD); w.op(Op.i32_eq);
+    w.if_(); this.zx(src, src.res); this.zx(src, src.s1); w.op(Op.i32_lt_u); w.br(done); w.end();
+    w.get(L_X); w.i32(CC_LOGIC); w.op(Op.i32_eq);
+    w.if_(); w.i32(0); w.br(done); w.end();
+    w.br(slow);
+    w.end();
+    w.call(F_CFN);
+    w.end();
+  }
+
+  private cf(): void {
+    const w = this.w;
+    const k = this.known;
+    if (k) {
+      const m = CC_KIND_MASK[(k.op >> 2) & 15];
+      if ((m & F_CF) === 0) { w.load32(A_EFLAGS); w.i32(F_CF); w.op(Op.i32_and); return; }
+      if (this.staticCF(k)) return;
+    }
+    w.load32(A_CC_MASK); w.i32(F_CF); w.op(Op.i32_and); w.op(Op.i32_eqz);
+    w.if_(I32);
+    w.load32(A_EFLAGS); w.i32(F_CF); w.op(Op.i32_and);
+    w.else_();
+    this.dynamicLazyCF();
+    w.end();
+  }
+
+  /** L_OP = S_CC_OP, L_SH = shift that moves the operation size's sign bit to bit 31. */
+  private loadOpSh(): void {
+    const w = this.w;
+    w.load32(A_CC_OP); w.tee(L_OP);
+    // sh = (2 - (op & 3)) * 8
+    w.i32(3); w.op(Op.i32_and); w.i32(2); w.op(Op.i32_xor); w.i32(3); w.op(Op.i32_shl); w.set(L_SH);
+  }
+
+  private memSrc(): FlagSrc {
+    const w = this.w;
+    return {
+      res: () => w.load32(A_CC_RES), s1: () => w.load32(A_CC_SRC1), s2: () => w.load32(A_CC_SRC2), sh: -1,
+    };
+  }
+
+  /** Push x zero-extended from the operation size. */
+  private zx(src: FlagSrc, x: () => void): void {
+    const w = this.w;
+    x();
+    if (src.sh === 0) return;
+    if (src.sh > 0) { w.i32(SIZE_MASK[src.sh === 24 ? 0 : 1]); w.op(Op.i32_and); return; }
+    w.get(L_SH); w.op(Op.i32_shl); w.get(L_SH); w.op(Op.i32_shr_u);
+  }
+
+  /** Push x shifted so the operation size's sign bit is bit 31. */
+  private top(src: FlagSrc, x: () => void): void {
+    const w = this.w;
+    x();
+    if (src.sh === 0) return;
+    if (src.sh > 0) w.i32(src.sh); else w.get(L_SH);
+    w.op(Op.i32_shl);
+  }
+
+  private zf(src: FlagSrc): void { this.top(src, src.res); this.w.op(Op.i32_eqz); }
+  private sf(src: FlagSrc): void { this.top(src, src.res); this.w.i32(31); this.w.op(Op.i32_shr_u); }
+  private pf(src: FlagSrc): void {
+    const w = this.w;
+    src.res(); w.i32(0xff); w.op(Op.i32_and); w.op(Op.i32_popcnt); w.i32(1); w.op(Op.i32_and); w.op(Op.i32_eqz);
+  }
+
+  /** Push OF (0/1) for kind ADD/SUB/INC/DEC, or return false. */
+  private of(src: FlagSrc, kind: number, sz: number): boolean {
+    const w = this.w;
+    switch (kind) {
+      case CC_ADD: case CC_ADC: // (s1 ^ res) & (s2 ^ res) & sign
+        src.s1(); src.res(); w.op(Op.i32_xor); src.s2(); src.res(); w.op(Op.i32_xor); w.op(Op.i32_and);
+        break;
+      case CC_SUB: case CC_SBB: // (s1 ^ s2) & (s1 ^ res) & sign
+        src.s1(); src.s2(); w.op(Op.i32_xor); src.s1(); src.res(); w.op(Op.i32_xor); w.op(Op.i32_and);
+        break;
+      case CC_INC: // res == sign
+        if (src.sh < 0) return false;
+        this.top(src, src.res); w.i32(0x80000000 | 0); w.op(Op.i32_eq); return true;
+      case CC_DEC: // res == sign - 1
+        if (src.sh < 0) return false;
+        this.top(src, src.res); w.i32((SIZE_MASK[sz] >>> 1) << src.sh); w.op(Op.i32_eq); return true;
+      case CC_LOGIC: w.i32(0); return true;
+      default: return false;
+    }
+    if (src.sh !== 0) { if (src.sh > 0) w.i32(src.sh); else w.get(L_SH); w.op(Op.i32_shl); }
+    w.i32(31); w.op(Op.i32_shr_u);
+    return true;
+  }
+
+  /**
+   * Push condition cc (before inversion by bit 0) for lazy kind `kind` from `src`, or return false
+   * if it is not inlined (flags.ts testCondition / conditionFromFlags are the reference).
+   */
+  private condFor(src: FlagSrc, kind: number, sz: number, cc: number): boolean {
+    const w = this.w;
+    const c = cc >> 1;
+    if (c === 5) { this.pf(src); return true; }
+    switch (kind) {
+      case CC_SUB:
+        switch (c) {
+          case 0: return this.of(src, kind, sz);
+          case 1: this.zx(src, src.s1); this.zx(src, src.s2); w.op(Op.i32_lt_u); return true;
+          case 2: this.zf(src); return true;
+          case 3: this.zx(src, src.s1); this.zx(src, src.s2); w.op(Op.i32_le_u); return true;
+          case 4: this.sf(src); return true;
+          case 6: this.top(src, src.s1); this.top(src, src.s2); w.op(Op.i32_lt_s); return true;
+          case 7: this.top(src, src.s1); this.top(src, src.s2); w.op(Op.i32_le_s); return true;
+        }
+        return false;
+      case CC_LOGIC:
+        switch (c) {
+          case 0: case 1: w.i32(0); return true;
+          case 2: case 3: this.zf(src); return true;
+          case 4: case 6: this.sf(src); return true;
+          case 7: this.top(src, src.res); w.i32(0); w.op(Op.i32_le_s); return true;
+        }
+        return false;
+      case CC_ADD: case CC_INC: case CC_DEC: {
+        if (src.sh < 0) return false;
+        const cfPush = (): void => {
+          if (kind === CC_ADD) { this.zx(src, src.res); this.zx(src, src.s1); w.op(Op.i32_lt_u); }
+          else { w.load32(A_EFLAGS); w.i32(F_CF); w.op(Op.i32_and); }
+        };
+        switch (c) {
+          case 0: return this.of(src, kind, sz);
+          case 1: cfPush(); return true;
+          case 2: this.zf(src); return true;
+          case 3: cfPush(); this.zf(src); w.op(Op.i32_or); return true;
+          case 4: this.sf(src); return true;
+          case 6: this.sf(src); this.of(src, kind, sz); w.op(Op.i32_xor); return true;
+          case 7: this.sf(src); this.of(src, kind, sz); w.op(Op.i32_xor); this.zf(src); w.op(Op.i32_or); return true;
+        }
+        return false;
+      }
+    }
+    return false;
+  }
+
+  private cond(cc: number): void {
+    const w = this.w;
+    const k = this.known;
+    if (k) {
+      const src: FlagSrc = { res: () => w.get(k.res), s1: () => w.get(k.s1), s2: () => w.get(k.s2), sh: SIZE_SHIFT[k.op & 3] };
+      const mark = w.n, depth = w.depth;
+      if (this.condFor(src, (k.op >> 2) & 15, k.op & 3, cc)) {
+        if (cc & 1) w.op(Op.i32_eqz);
+        this.stats.inlineCondStatic++;
+        return;
+      }
+      w.n = mark; w.depth = depth; // nothing usable was emitted
+    }
+    // Dynamic: S_CC_MASK == F_ARITH with kind SUB or LOGIC inline (flags.ts testCondition), else import.
+    this.stats.inlineCondDynamic++;
+    const done = w.block(I32);
+    const slow = w.block();
+    w.load32(A_CC_MASK); w.i32(F_ARITH); w.op(Op.i32_ne); w.brIf(slow);
+    this.loadOpSh();
+    const src = this.memSrc();
+    for (const kind of [CC_SUB, CC_LOGIC]) {
+      w.get(L_OP); w.i32(2); w.op(Op.i32_shr_u); w.i32(kind); w.op(Op.i32_eq);
+      w.if_();
+      const mark = w.n, depth = w.depth;
+      if (this.condFor(src, kind, -1, cc)) {
+        if (cc & 1) w.op(Op.i32_eqz);
+        w.br(done);
+      } else { w.n = mark; w.depth = depth; }
+      w.end();
+    }
+    w.end();
+    w.i32(cc); w.call(F_COND);
+    w.end();
+  }
+}
+
+/** Byte address of 8-bit register r (0-3: low bytes of EAX..EBX, 4-7: their second bytes). */
+function reg8(r: number): number { return r < 4 ? slot(r) : slot(r - 4) + 1; }

@@ -1,0 +1,401 @@
+/**
+ * The binary-translating engine `bt`.
+ *
+ * Blocks (src/cpu/block.ts) start out interpreted (src/interp/exec.ts). A block that has run
+ * `threshold` times is queued; queued blocks are compiled in batches into one WebAssembly module
+ * (codegen.ts, one function per block), whose functions are put into one shared function table and
+ * registered in a hash table in the shared memory. The dispatcher (wasm-runtime/dispatcher.ts)
+ * then runs compiled blocks back to back inside wasm and only returns to this loop on a miss (cold
+ * or not yet compiled code, TLB miss on the code page), when the budget is used up, when a device
+ * was touched, on HLT, or when an interrupt can be taken.
+ *
+ * Exactness: compiled code and the interpreter execute the same micro-ops, faults are precise
+ * (S_INSN_EIP), instruction counts equal the interpreter's, and block boundaries see the same
+ * boundary logic (Machine.betweenBlocks). lockstep.ts checks all of this against the interpreter.
+ */
+import { type Block } from '../cpu/block.js';
+import { FAULT } from '../cpu/exceptions.js';
+import { CC_KIND_MASK, getCF, materializeFlags, readEflags, setLazy, testCondition } from '../cpu/flags.js';
+import { HELPER_NAMES, HELPERS } from '../cpu/helpers.js';
+import { handleFault } from '../cpu/interrupts.js';
+import {
+  RAM_BASE, RT_ATTN, RT_CUR_FN, RT_DISPATCHES, RT_END, RT_HASH, RT_HASH_SIZE, RT_KIND_MASK, S_EIP, S_HALTED,
+  S_ICOUNT_HI, S_ICOUNT_LO, S_INSN_EIP, SEG_NONE,
+} from '../cpu/layout.js';
+import { linear, readLin16, readLin32, readLin8, writeLin16, writeLin32, writeLin8 } from '../cpu/memory.js';
+import type { Cpu, PhysBus } from '../cpu/state.js';
+import { execBlock, retired } from '../interp/exec.js';
+import { Interpreter, type EngineHost } from '../interp/interpreter.js';
+import { buildDispatcher, hashIndex, RUN_ATTN, RUN_MISS } from '../../wasm-runtime/dispatcher.js';
+import type { CodeCache } from './cache.js';
+import { BlockCompiler, IMPORTS, N_IMPORTS, T_BLOCK, TYPES } from './codegen.js';
+import { eliminateDeadFlags, optimizeStats } from './optimize.js';
+import { assembleModule } from './wasm.js';
+
+export interface BtOptions {
+  /** Interpreted executions after which a block is queued for compilation (1: compile everything). */
+  threshold: number;
+  /** Compile the queue once it holds this many blocks... */
+  batchSize: number;
+  /** ...or once this many interpreted blocks ran since the first one was queued (0: immediately). */
+  batchWait: number;
+  /** Cap on live compiled blocks (the function table); beyond it the code cache is flushed. */
+  maxFunctions: number;
+  /** Run the dead-flag elimination pass before code generation. */
+  optimizeFlags: boolean;
+}
+
+export const DEFAULT_BT_OPTIONS: BtOptions = {
+  threshold: 40,
+  batchSize: 64,
+  batchWait: 4000,
+  maxFunctions: 1 << 15,
+  optimizeFlags: true,
+};
+
+/** Options from the environment (X86VM_BT_THRESHOLD, X86VM_BT_BATCH, X86VM_BT_WAIT, X86VM_BT_MAXFN, X86VM_BT_NOOPT). */
+export function btOptionsFromEnv(env: Record<string, string | undefined> = process.env): Partial<BtOptions> {
+  const o: Partial<BtOptions> = {};
+  const num = (k: string): number | undefined => {
+    const v = env[k];
+    if (v === undefined || v === '') return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new RangeError(`${k} must be a non-negative integer (got '${v}')`);
+    return n;
+  };
+  const t = num('X86VM_BT_THRESHOLD'); if (t !== undefined) o.threshold = Math.max(1, t);
+  const b = num('X86VM_BT_BATCH'); if (b !== undefined) o.batchSize = Math.max(1, b);
+  const w = num('X86VM_BT_WAIT'); if (w !== undefined) o.batchWait = w;
+  const m = num('X86VM_BT_MAXFN'); if (m !== undefined) o.maxFunctions = Math.max(16, m);
+  if (env.X86VM_BT_NOOPT === '1') o.optimizeFlags = false;
+  return o;
+}
+
+export interface BtStats {
+  blocksCompiled: number;
+  modulesCompiled: number;
+  wasmBytes: number;
+  compileMs: number;
+  /** Compiled block executions (counted by the dispatcher). */
+  compiledRuns: number;
+  interpretedRuns: number;
+  dispatcherCalls: number;
+  dispatcherMisses: number;
+  /** Misses that found a compiled block evicted from the hash table by a collision. */
+  hashRefills: number;
+  invalidatedCompiled: number;
+  flushes: number;
+  faults: number;
+  lazyRemoved: number;
+  hostCalls: { helper: number; read: number; write: number; cond: number; cf: number; getf: number; matf: number; lazy: number };
+  helperCalls: Map<string, number>;
+  /** Wall time split (ms): compile is exact; interp and host calls are sampled (1 in 16 / 1 in 64) and scaled. */
+  timeMs: { total: number; compile: number; interp: number; hostCalls: number; compiled: number };
+}
+
+const INTERP_SAMPLE = 16, HOST_SAMPLE = 64;
+
+export class BinaryTranslator {
+  readonly name = 'bt' as const;
+  instructions = 0;
+  readonly options: BtOptions;
+  readonly stats: BtStats;
+  private readonly interp: Interpreter;
+  private readonly table: WebAssembly.Table;
+  private readonly runFn: (budget: number) => number;
+  private readonly imports: WebAssembly.Imports;
+  private readonly compiler = new BlockCompiler();
+  private readonly rt32: Int32Array;
+  private readonly memoryPages: number;
+  private readonly slotBlock: (Block | undefined)[] = [];
+  private readonly freeSlots: number[] = [];
+  private nextSlot = 1; // slot 0 stays empty
+  private live = 0;
+  private queue: Block[] = [];
+  private queueAge = 0;
+  private helperCounts: Float64Array;
+  private interpSample = 0;
+  private hostSample = 0;
+
+  constructor(readonly cpu: Cpu, readonly cache: CodeCache, readonly host: EngineHost, options: Partial<BtOptions> = {}) {
+    this.options = { ...DEFAULT_BT_OPTIONS, ...btOptionsFromEnv(), ...options };
+    if (RT_END > RAM_BASE) throw new Error('layout: translator runtime tables overlap guest RAM');
+    this.interp = new Interpreter(cpu, cache, host);
+    this.rt32 = new Int32Array(cpu.buffer);
+    this.memoryPages = cpu.buffer.byteLength / 65536;
+    for (let k = 0; k < CC_KIND_MASK.length; k++) this.rt32[(RT_KIND_MASK >> 2) + k] = CC_KIND_MASK[k];
+    this.rt32.fill(0, RT_HASH >> 2, (RT_HASH >> 2) + RT_HASH_SIZE * 8);
+    this.helperCounts = new Float64Array(HELPERS.length + 64);
+    this.stats = {
+      blocksCompiled: 0, modulesCompiled: 0, wasmBytes: 0, compileMs: 0, compiledRuns: 0, interpretedRuns: 0,
+      dispatcherCalls: 0, dispatcherMisses: 0, hashRefills: 0, invalidatedCompiled: 0, flushes: 0, faults: 0, lazyRemoved: 0,
+      hostCalls: { helper: 0, read: 0, write: 0, cond: 0, cf: 0, getf: 0, matf: 0, lazy: 0 },
+      helperCalls: new Map(),
+      timeMs: { total: 0, compile: 0, interp: 0, hostCalls: 0, compiled: 0 },
+    };
+    this.table = new WebAssembly.Table({ element: 'anyfunc', initial: 1024 });
+    const memory = cpu.memory;
+    const disp = new WebAssembly.Instance(new WebAssembly.Module(buildDispatcher(this.memoryPages)), {
+      env: { mem: memory, table: this.table },
+    });
+    this.runFn = disp.exports.run as (budget: number) => number;
+    this.imports = { env: this.makeImports() };
+    cache.onInvalidate = (b) => this.dropCompiled(b);
+    this.watchDevices();
+  }
+
+  // ---------------------------------------------------------------- host functions for compiled code
+
+  private makeImports(): Record<string, WebAssembly.ImportValue> {
+    const cpu = this.cpu, st = cpu.st, hc = this.stats.hostCalls, counts = this.helperCounts;
+    return {
+      mem: cpu.memory,
+      table: this.table,
+      helper: (id: number, a: number, b: number, imm: number): number => {
+        hc.helper++;
+        counts[id]++;
+        if (++this.hostSample === HOST_SAMPLE) {
+          this.hostSample = 0;
+          const t0 = performance.now();
+          try { return HELPERS[id](cpu, a, b, imm) | 0; } finally { this.stats.timeMs.hostCalls += (performance.now() - t0) * HOST_SAMPLE; }
+        }
+        return HELPERS[id](cpu, a, b, imm) | 0;
+      },
+      read: (seg: number, off: number, size: number): number => {
+        hc.read++;
+        const lin = seg === SEG_NONE ? off : linear(cpu, seg, off, size);
+        return size === 1 ? readLin8(cpu, lin) : size === 2 ? readLin16(cpu, lin) : readLin32(cpu, lin);
+      },
+      write: (seg: number, off: number, size: number, v: number): void => {
+        hc.write++;
+        const lin = seg === SEG_NONE ? off : linear(cpu, seg, off, size);
+        if (size === 1) writeLin8(cpu, lin, v); else if (size === 2) writeLin16(cpu, lin, v); else writeLin32(cpu, lin, v);
+      },
+      cond: (cc: number): number => { hc.cond++; return testCondition(st, cc); },
+      cf: (): number => { hc.cf++; return getCF(st) ? 1 : 0; },
+      getf: (): number => { hc.getf++; return readEflags(st); },
+      matf: (): void => { hc.matf++; materializeFlags(st); },
+      lazy: (op: number, res: number, s1: number, s2: number): void => { hc.lazy++; setLazy(st, op, res, s1, s2); },
+    };
+  }
+
+  /** Any device access may stop the machine or raise an interrupt: make the dispatcher return at the next boundary. */
+  private watchDevices(): void {
+    const inner: PhysBus = this.cpu.bus;
+    const rt = this.rt32, attn = RT_ATTN >> 2;
+    this.cpu.bus = {
+      ioRead: (port, size) => { rt[attn] = 1; return inner.ioRead(port, size); },
+      ioWrite: (port, size, v) => { rt[attn] = 1; inner.ioWrite(port, size, v); },
+      mmioRead: (addr, size) => { rt[attn] = 1; return inner.mmioRead(addr, size); },
+      mmioWrite: (addr, size, v) => { rt[attn] = 1; inner.mmioWrite(addr, size, v); },
+    };
+  }
+
+  // ---------------------------------------------------------------- run loop
+
+  private addIcount(n: number): void {
+    const st = this.cpu.st;
+    const lo = (st[S_ICOUNT_LO] >>> 0) + n;
+    st[S_ICOUNT_LO] = lo | 0;
+    if (lo > 0xffffffff) st[S_ICOUNT_HI] = (st[S_ICOUNT_HI] + 1) | 0;
+  }
+
+  /** Run until about `budget` instructions retired, the CPU halts, or the host asks to stop. */
+  run(budget: number): void {
+    const t0 = performance.now();
+    try {
+      if (this.host.trace) this.runTraced(budget);
+      else this.runLoop(budget);
+    } finally {
+      const t = this.stats.timeMs;
+      t.total += performance.now() - t0;
+      t.compiled = Math.max(0, t.total - t.compile - t.interp - t.hostCalls);
+      this.stats.compiledRuns = this.rt32[RT_DISPATCHES >> 2] >>> 0;
+      this.stats.lazyRemoved = optimizeStats.lazyRemoved;
+    }
+  }
+
+  /** Tracing wants one line per instruction: the interpreter does that (1-instruction blocks). */
+  private runTraced(budget: number): void {
+    const st = this.cpu.st;
+    const i0 = this.interp.instructions, lo0 = st[S_ICOUNT_LO], hi0 = st[S_ICOUNT_HI];
+    try { this.interp.run(budget); } finally {
+      const n = this.interp.instructions - i0;
+      this.instructions += n;
+      if (st[S_ICOUNT_LO] === lo0 && st[S_ICOUNT_HI] === hi0) this.addIcount(n);
+    }
+  }
+
+  private runLoop(budget: number): void {
+    const cpu = this.cpu, st = cpu.st, rt = this.rt32, stats = this.stats, opts = this.options;
+    const target = this.instructions + budget;
+    let boundaryDone = false;
+    while (this.instructions < target) {
+      if (!boundaryDone) {
+        if (this.host.betweenBlocks()) return;
+        if (st[S_HALTED]) return;
+      }
+      boundaryDone = false;
+      let phase = 0; // 1 compiled, 2 lookup, 3 interpreting
+      let block: Block | null = null;
+      const ic0 = st[S_ICOUNT_LO];
+      try {
+        phase = 1;
+        rt[RT_ATTN >> 2] = 0;
+        stats.dispatcherCalls++;
+        const reason = this.runFn(Math.min(target - this.instructions, 0x7fffffff));
+        this.instructions += (st[S_ICOUNT_LO] - ic0) >>> 0;
+        if (reason !== RUN_MISS) {
+          if (reason === RUN_ATTN) rt[RT_ATTN >> 2] = 0;
+          continue;
+        }
+        // The boundary work for this block has been done (by us before the call, or by the dispatcher).
+        boundaryDone = true;
+        stats.dispatcherMisses++;
+        phase = 2;
+        block = this.interp.lookupBlock();
+        if (block.compiled > 0) {
+          stats.hashRefills++;
+          this.insertHash(block);
+          continue;
+        }
+        phase = 3;
+        boundaryDone = false;
+        const timed = ++this.interpSample === INTERP_SAMPLE;
+        const t0 = timed ? performance.now() : 0;
+        block.execCount++;
+        stats.interpretedRuns++;
+        execBlock(cpu, block);
+        this.instructions += retired;
+        this.addIcount(retired);
+        if (timed) { this.interpSample = 0; stats.timeMs.interp += (performance.now() - t0) * INTERP_SAMPLE; }
+        if (block.execCount === opts.threshold && block.valid) this.queue.push(block);
+        if (this.queue.length > 0) {
+          if (++this.queueAge >= opts.batchWait || this.queue.length >= opts.batchSize) this.compileQueue();
+        }
+      } catch (e) {
+        if (e !== FAULT) throw e;
+        boundaryDone = false;
+        stats.faults++;
+        if (phase === 1) {
+          const done = (st[S_ICOUNT_LO] - ic0) >>> 0;
+          const fb = this.slotBlock[rt[RT_CUR_FN >> 2]];
+          if (!fb) throw new Error('bt: fault in compiled code that is no longer registered');
+          const k = fb.insnEips.indexOf(st[S_INSN_EIP]);
+          if (k < 0) throw new Error(`bt: faulting EIP 0x${(st[S_INSN_EIP] >>> 0).toString(16)} is not in the block at 0x${(fb.eip >>> 0).toString(16)}`);
+          this.instructions += done + k;
+          this.addIcount(k);
+        } else if (phase === 3 && block) {
+          this.instructions += retired;
+          this.addIcount(retired);
+        }
+        st[S_EIP] = st[S_INSN_EIP];
+        handleFault(cpu);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- compilation
+
+  /** Compile every queued block that is still valid into one module. */
+  compileQueue(): void {
+    this.queueAge = 0;
+    const blocks = this.queue.filter((b) => b.valid && b.compiled < 0);
+    this.queue = [];
+    if (blocks.length === 0) return;
+    if (this.live + blocks.length > this.options.maxFunctions) {
+      // Bounded memory: drop all translations (interpreted ones too) and start over.
+      this.stats.flushes++;
+      this.cache.flush();
+      return;
+    }
+    const t0 = performance.now();
+    const opt = this.options.optimizeFlags;
+    const funcs = [];
+    const exports = [];
+    for (let i = 0; i < blocks.length; i++) {
+      const b = blocks[i];
+      const code = opt ? eliminateDeadFlags(b.code) : b.code;
+      const f = this.compiler.compile(code, b.nInsn, b.mode >> 3);
+      funcs.push({ type: T_BLOCK, locals: f.locals, body: f.body, bodyLen: f.body.length });
+      exports.push({ name: 'f' + i, func: N_IMPORTS + i });
+    }
+    const bytes = assembleModule({ types: TYPES, memoryPages: this.memoryPages, importTable: false, funcImports: IMPORTS, funcs, exports });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports);
+    for (let i = 0; i < blocks.length; i++) {
+      const b = blocks[i];
+      const s = this.allocSlot();
+      this.table.set(s, inst.exports['f' + i] as unknown as null);
+      this.slotBlock[s] = b;
+      b.compiled = s;
+      this.insertHash(b);
+    }
+    this.live += blocks.length;
+    const st = this.stats;
+    st.blocksCompiled += blocks.length;
+    st.modulesCompiled++;
+    st.wasmBytes += bytes.length;
+    const dt = performance.now() - t0;
+    st.compileMs += dt;
+    st.timeMs.compile += dt;
+  }
+
+  private allocSlot(): number {
+    const f = this.freeSlots.pop();
+    if (f !== undefined) return f;
+    const s = this.nextSlot++;
+    if (s >= this.table.length) this.table.grow(Math.max(1024, this.table.length));
+    return s;
+  }
+
+  private entryBase(b: Block): number {
+    return (RT_HASH >> 2) + hashIndex(b.phys + RAM_BASE, b.mode) * 8;
+  }
+
+  private insertHash(b: Block): void {
+    const rt = this.rt32, e = this.entryBase(b);
+    rt[e] = (b.phys + RAM_BASE) | 0;
+    rt[e + 1] = b.mode;
+    rt[e + 2] = b.eip;
+    rt[e + 3] = b.csBase;
+    rt[e + 4] = b.compiled;
+  }
+
+  /** CodeCache.onInvalidate: forget the compiled code of a dropped block. */
+  private dropCompiled(b: Block): void {
+    const s = b.compiled;
+    if (s <= 0) return;
+    const rt = this.rt32, e = this.entryBase(b);
+    if (rt[e + 4] === s) { rt[e] = 0; rt[e + 1] = -1; rt[e + 4] = 0; }
+    this.table.set(s, null);
+    this.slotBlock[s] = undefined;
+    this.freeSlots.push(s);
+    b.compiled = -1;
+    this.live--;
+    this.stats.invalidatedCompiled++;
+  }
+
+  /** Host call counts by helper name (for --stats). */
+  helperCallsByName(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (let i = 0; i < HELPERS.length; i++) if (this.helperCounts[i]) m.set(HELPER_NAMES[i], this.helperCounts[i]);
+    return m;
+  }
+
+  /** A human-readable statistics report. */
+  statsReport(): string {
+    const s = this.stats, t = s.timeMs;
+    const helpers = [...this.helperCallsByName()].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([n, c]) => `${n}=${c}`).join(' ');
+    const hc = s.hostCalls;
+    return [
+      `bt: compiled ${s.blocksCompiled} blocks in ${s.modulesCompiled} modules (${(s.wasmBytes / 1024).toFixed(0)} KiB wasm), ` +
+        `${s.blocksCompiled ? ((s.compileMs * 1000) / s.blocksCompiled).toFixed(1) : '0'} µs/block, ${s.lazyRemoved} dead LAZY removed`,
+      `bt: block runs compiled=${s.compiledRuns} interpreted=${s.interpretedRuns}; dispatcher calls=${s.dispatcherCalls} misses=${s.dispatcherMisses} ` +
+        `refills=${s.hashRefills}; invalidated compiled=${s.invalidatedCompiled} flushes=${s.flushes} faults=${s.faults}`,
+      `bt: host calls helper=${hc.helper} read=${hc.read} write=${hc.write} cond=${hc.cond} cf=${hc.cf} getf=${hc.getf} matf=${hc.matf} lazy=${hc.lazy}` +
+        (helpers ? ` (${helpers})` : ''),
+      `bt: time ms total=${t.total.toFixed(0)} compile=${t.compile.toFixed(0)} compiled-code=${t.compiled.toFixed(0)} ` +
+        `interpreter~${t.interp.toFixed(0)} host-helpers~${t.hostCalls.toFixed(0)}`,
+    ].join('\n');
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The dispatcher: the loop that runs compiled blocks back to back without leaving WebAssembly.
+ *
+ * Built at start-up as bytes with the translator's own writer (src/jit/wasm.ts), using the offsets
+ * of src/cpu/layout.ts, so it can never disagree with the TypeScript side. `run(budget)`:
+ *
+ *   loop:
+ *     key  = TLB(CS.base + EIP) → host offset of the code byte, mode bits (block.ts currentMode)
+ *     ent  = RT_HASH[hash(host, mode)]; (host, mode, EIP, CS.base) must match, else return MISS
+ *     RT_CUR_FN = ent.fn; r = call_indirect ent.fn (); S_ICOUNT += r; done += r
+ *     block boundary (the interpreter's run loop + Machine.betweenBlocks, in the same order):
+ *       done >= budget → BUDGET;  RT_ATTN (a device was touched) → ATTN;  S_HALTED → HALT;
+ *       S_INHIBIT_IRQ → clear it and go on;  S_IRQ_PENDING && EFLAGS.IF → IRQ
+ *
+ * The first block runs unconditionally (the caller has done the boundary work). On every reason
+ * except MISS the boundary work is left to the caller; on MISS it has already been done.
+ * A fault thrown by an import inside a block unwinds through here to the JS engine loop; S_ICOUNT
+ * then counts the completed blocks and RT_CUR_FN names the faulting one.
+ */
+import {
+  CR0_PE, F_IF, F_VM, RT_ATTN, RT_CUR_FN, RT_DISPATCHES, RT_HASH, RT_HASH_BITS, S_CPL, S_CR0, S_EFLAGS, S_EIP,
+  S_HALTED, S_ICOUNT_LO, S_INHIBIT_IRQ, S_IRQ_PENDING, S_RMASK, SEG_ATTR, SEG_BASE, SEG_CS, SEG_SS, STATE_BASE,
+  TLB_BASE, segSlot,
+} from '../src/cpu/layout.js';
+import { Op, WasmWriter, I32, assembleModule } from '../src/jit/wasm.js';
+import { T_BLOCK, T_I32_I32, TYPES } from '../src/jit/codegen.js';
+
+export const RUN_MISS = 0, RUN_BUDGET = 1, RUN_ATTN = 2, RUN_HALT = 3, RUN_IRQ = 4;
+
+/** Multiplicative hash of a block key into the RT_HASH table (must match hashIndex below). */
+export const HASH_MUL = 0x9e3779b1 | 0;
+export function hashIndex(host: number, mode: number): number {
+  return Math.imul(host ^ (mode << 27), HASH_MUL) >>> (32 - RT_HASH_BITS);
+}
+
+const slot = (k: number): number => STATE_BASE + 4 * k;
+
+export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
+  const w = new WasmWriter(1024);
+  const P_BUDGET = 0, L_DONE = 1, L_EIP = 2, L_CS = 3, L_LIN = 4, L_E = 5, L_HOST = 6, L_MODE = 7, L_ENT = 8, L_R = 9;
+  const ret = (reason: number): void => { w.i32(reason); w.op(Op.return); };
+  const top = w.loop();
+  // ---- key: host offset of CS.base + EIP through the TLB (a miss goes to JS, which walks the page tables)
+  w.load32(slot(S_EIP)); w.set(L_EIP);
+  w.load32(slot(segSlot(SEG_CS, SEG_BASE))); w.tee(L_CS); w.get(L_EIP); w.op(Op.i32_add); w.tee(L_LIN);
+  w.i32(12); w.op(Op.i32_shr_u); w.i32(2); w.op(Op.i32_shl); w.mem(Op.i32_load, 2, TLB_BASE); w.tee(L_E);
+  w.load32(slot(S_RMASK)); w.op(Op.i32_and); w.op(Op.i32_eqz);
+  w.if_(); ret(RUN_MISS); w.end();
+  w.get(L_E); w.i32(~0xfff); w.op(Op.i32_and); w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.op(Op.i32_add); w.set(L_HOST);
+  // ---- mode bits (block.ts currentMode): CS.D, SS.B, real/VM86, CPL << 3
+  w.load32(slot(segSlot(SEG_CS, SEG_ATTR))); w.i32(10); w.op(Op.i32_shr_u); w.i32(1); w.op(Op.i32_and);
+  w.load32(slot(segSlot(SEG_SS, SEG_ATTR))); w.i32(9); w.op(Op.i32_shr_u); w.i32(2); w.op(Op.i32_and); w.op(Op.i32_or);
+  w.load32(slot(S_CR0)); w.i32(CR0_PE); w.op(Op.i32_and); w.op(Op.i32_eqz);
+  w.load32(slot(S_EFLAGS)); w.i32(F_VM); w.op(Op.i32_and); w.i32(0); w.op(Op.i32_ne); w.op(Op.i32_or);
+  w.i32(2); w.op(Op.i32_shl); w.op(Op.i32_or);
+  w.load32(slot(S_CPL)); w.i32(3); w.op(Op.i32_shl); w.op(Op.i32_or); w.set(L_MODE);
+  // ---- hash probe
+  w.get(L_HOST); w.get(L_MODE); w.i32(27); w.op(Op.i32_shl); w.op(Op.i32_xor); w.i32(HASH_MUL); w.op(Op.i32_mul);
+  w.i32(32 - RT_HASH_BITS); w.op(Op.i32_shr_u); w.i32(5); w.op(Op.i32_shl); w.set(L_ENT);
+  w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 0); w.get(L_HOST); w.op(Op.i32_ne);
+  w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 4); w.get(L_MODE); w.op(Op.i32_ne); w.op(Op.i32_or);
+  w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 8); w.get(L_EIP); w.op(Op.i32_ne); w.op(Op.i32_or);
+  w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 12); w.get(L_CS); w.op(Op.i32_ne); w.op(Op.i32_or);
+  w.if_(); ret(RUN_MISS); w.end();
+  // ---- run the block
+  w.i32(0); w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 16); w.tee(L_R); w.mem(Op.i32_store, 2, RT_CUR_FN);
+  w.i32(0); w.load32(RT_DISPATCHES); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_DISPATCHES);
+  w.get(L_R); w.op(Op.call_indirect); w.uleb(T_BLOCK); w.uleb(0); w.set(L_R);
+  w.i32(0);
+  w.i32(0); w.mem(Op.i64_load, 2, slot(S_ICOUNT_LO)); w.get(L_R); w.op(Op.i64_extend_i32_u); w.op(Op.i64_add);
+  w.mem(Op.i64_store, 2, slot(S_ICOUNT_LO));
+  // ---- block boundary
+  w.get(L_DONE); w.get(L_R); w.op(Op.i32_add); w.tee(L_DONE); w.get(P_BUDGET); w.op(Op.i32_ge_s);
+  w.if_(); ret(RUN_BUDGET); w.end();
+  w.load32(RT_ATTN); w.if_(); ret(RUN_ATTN); w.end();
+  w.load32(slot(S_HALTED)); w.if_(); ret(RUN_HALT); w.end();
+  w.load32(slot(S_INHIBIT_IRQ));
+  w.if_();
+  w.i32(0); w.i32(0); w.mem(Op.i32_store, 2, slot(S_INHIBIT_IRQ));
+  w.else_();
+  w.load32(slot(S_IRQ_PENDING)); w.i32(0); w.op(Op.i32_ne);
+  w.load32(slot(S_EFLAGS)); w.i32(F_IF); w.op(Op.i32_and); w.i32(0); w.op(Op.i32_ne); w.op(Op.i32_and);
+  w.if_(); ret(RUN_IRQ); w.end();
+  w.end();
+  w.br(top);
+  w.end();
+  w.op(Op.unreachable);
+  w.op(Op.end);
+  void I32;
+  return assembleModule({
+    types: TYPES,
+    memoryPages,
+    importTable: true,
+    funcImports: [],
+    funcs: [{ type: T_I32_I32, locals: 9, body: w.buf, bodyLen: w.n }],
+    exports: [{ name: 'run', func: 0 }],
+  });
+}
