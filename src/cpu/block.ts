@@ -9,7 +9,7 @@ import { Builder } from './builder.js';
 import { decode, Insn, NEED_MORE, TOO_LONG, type ByteSource } from './decode.js';
 import { EXC_GP, EXC_UD, raise } from './exceptions.js';
 import { defHelper } from './helpers.js';
-import { RAM_BASE, CR0_PE, F_VM, S_CPL, S_CR0, S_EFLAGS, SEG_ATTR, SEG_BASE, SEG_CS, SEG_HI, SEG_SS, segSlot } from './layout.js';
+import { RAM_BASE, CR0_PE, F_TF, F_VM, S_CPL, S_CR0, S_EFLAGS, SEG_ATTR, SEG_BASE, SEG_CS, SEG_HI, SEG_SS, segSlot } from './layout.js';
 import { lastPhys, translate } from './paging.js';
 import type { Cpu } from './state.js';
 import { entryFor, formatOf, type EmitCtx } from './table.js';
@@ -20,18 +20,23 @@ export const MAX_BLOCK_INSNS = 64;
 
 /** Mode bits that change how bytes decode or what micro-ops mean: part of every block key. */
 export const MODE_CODE32 = 1, MODE_STACK32 = 2, MODE_REAL = 4; // CPL in bits 3-4
+/** EFLAGS.TF: single-step, blocks are one instruction long and each is followed by a #DB trap. */
+export const MODE_TF = 32;
+export const MODE_BITS = 64;
 
 export function currentMode(cpu: Cpu): number {
   const st = cpu.st;
   let m = 0;
   if (st[segSlot(SEG_CS, SEG_ATTR)] & 0x400) m |= MODE_CODE32;
   if (st[segSlot(SEG_SS, SEG_ATTR)] & 0x400) m |= MODE_STACK32;
-  if ((st[S_CR0] & CR0_PE) === 0 || (st[S_EFLAGS] & F_VM) !== 0) m |= MODE_REAL;
+  const fl = st[S_EFLAGS];
+  if ((st[S_CR0] & CR0_PE) === 0 || (fl & F_VM) !== 0) m |= MODE_REAL;
+  if (fl & F_TF) m |= MODE_TF;
   return m | (st[S_CPL] << 3);
 }
 
 export interface Block {
-  /** Cache key: physical address of the first byte × 32 + mode. */
+  /** Cache key: physical address of the first byte × MODE_BITS + mode. */
   key: number;
   eip: number;
   csBase: number;
@@ -51,7 +56,7 @@ export interface Block {
   compiled: number;
 }
 
-export const blockKey = (phys: number, mode: number): number => (phys >>> 0) * 32 + mode;
+export const blockKey = (phys: number, mode: number): number => (phys >>> 0) * MODE_BITS + mode;
 
 const H_RAISE_UD = defHelper('raise_ud', (cpu) => raise(cpu, EXC_UD));
 const H_RAISE_GP0 = defHelper('raise_gp0', (cpu) => raise(cpu, EXC_GP, 0));
@@ -87,7 +92,7 @@ function fetchLinear(cpu: Cpu, eip: number): number {
  */
 export function buildBlock(cpu: Cpu, eip: number, mode: number, maxInsns = MAX_BLOCK_INSNS): Block {
   const st = cpu.st;
-  const user = (mode >> 3) === 3;
+  const user = ((mode >> 3) & 3) === 3;
   const lin = fetchLinear(cpu, eip);
   const host = translate(cpu, lin, false, user);
   if (host < 0) throw new Error(`executing from MMIO or unmapped physical memory at 0x${lastPhys.toString(16)} is not supported`);
@@ -98,7 +103,8 @@ export function buildBlock(cpu: Cpu, eip: number, mode: number, maxInsns = MAX_B
   ctx.code32 = (mode & MODE_CODE32) !== 0;
   ctx.stack32 = (mode & MODE_STACK32) !== 0;
   ctx.realMode = (mode & MODE_REAL) !== 0;
-  ctx.cpl = mode >> 3;
+  ctx.cpl = (mode >> 3) & 3;
+  if (mode & MODE_TF) maxInsns = 1;
   const b = builder;
   b.reset();
   bytes.cpu = cpu;
@@ -118,7 +124,7 @@ export function buildBlock(cpu: Cpu, eip: number, mode: number, maxInsns = MAX_B
       decoded = true;
     } catch (e) {
       if (e === NEED_MORE) {
-        if (n > 0) break; // end the block before the straddling instruction
+        if (n > 0) { b.emit(U.EXITI, 0, ieip, 0, 0, 0); break; } // end the block before the straddling instruction
         // First instruction straddles the page boundary: map the second page (may #PF, precisely).
         const lin2 = ((lin & ~0xfff) + 0x1000) | 0;
         bytes.host2 = translate(cpu, lin2, false, user);

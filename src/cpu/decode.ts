@@ -117,6 +117,8 @@ export function decode(insn: Insn, bytes: ByteSource, code32: boolean, formatOf:
     insn.reg = (m >> 3) & 7;
     insn.rm = m & 7;
     fmt = formatOf(op, insn.reg); // group opcodes may differ per reg field
+    // MOV to/from CRn/DRn (0F 20-23) ignore ModRM.mod: always a register operand (SDM "MOV—Move to/from Control Registers").
+    if (op >= 0x120 && op <= 0x123) insn.mod = 3;
     if (insn.mod !== 3) decodeEA(insn);
   }
   if (fmt > 0) decodeImmediates(insn, fmt);

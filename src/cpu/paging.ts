@@ -80,7 +80,7 @@ export function translate(cpu: Cpu, lin: number, write: boolean, user: boolean):
       let npde = pde | 0x20;
       if (write) npde |= 0x40;
       if (npde !== pde) writePhys32(cpu, pdeAddr, npde);
-      phys = ((pde & 0xffc00000) | (lin & 0x3ff000)) >>> 0;
+      phys = ((pde & 0xffc00000) | (lin & 0x3fffff)) >>> 0;
       perm = permBits(us, rw, wp, (npde & 0x40) !== 0);
     } else {
       const pteAddr = ((pde & ~0xfff) + (((lin >>> 12) & 0x3ff) << 2)) >>> 0;

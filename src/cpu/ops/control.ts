@@ -3,11 +3,13 @@
  * same names). Far transfers, INT and IRET are privileged-path helpers (system.ts).
  * Every one of these ends the block with an exit naming the next EIP.
  */
-import { FM_IMM16, FM_REL8, FM_RELZ } from '../decode.js';
+import { FM_IMM16, FM_MODRM, FM_REL8, FM_RELZ } from '../decode.js';
+import { EXC_BR, EXC_UD, raise } from '../exceptions.js';
+import { defHelper } from '../helpers.js';
 import { R_ECX } from '../layout.js';
 import { def, defGroup } from '../table.js';
 import { U } from '../uops.js';
-import { exitTo, exitToTemp, loadReg, loadRM, maskEip, rmAddr, Stack, storeReg, vsize, zext } from './common.js';
+import { effAddr, exitTo, exitToTemp, loadMem, loadReg, loadRM, maskEip, rmAddr, sext, Stack, storeReg, vsize, zext } from './common.js';
 
 export const CC_NAMES = ['o', 'no', 'b', 'ae', 'e', 'ne', 'be', 'a', 's', 'ns', 'p', 'np', 'l', 'ge', 'le', 'g'];
 
@@ -81,4 +83,20 @@ def(0xe3, 'jcxz', FM_REL8, (b, i, ctx) => {
   const c = b.op2(U.EQ, loadReg(b, R_ECX, bits), b.imm(0));
   b.emit(U.EXITC, 0, c, maskEip(i, ctx.nextEip + i.imm), ctx.nextEip, 0);
   ctx.ended = true;
+});
+
+// BOUND r, m16&16 / m32&32 (62): #BR if the signed index is outside [lower, upper] (SDM "BOUND").
+const H_RAISE_BR = defHelper('raise_br', (cpu) => raise(cpu, EXC_BR));
+const H_RAISE_UD_BOUND = defHelper('raise_ud_bound', (cpu) => raise(cpu, EXC_UD));
+def(0x62, 'bound', FM_MODRM, (b, i) => {
+  if (i.mod === 3) { b.call(H_RAISE_UD_BOUND); return; }
+  const bits = vsize(i);
+  const addr = effAddr(b, i);
+  const lower = sext(b, loadMem(b, i.seg, addr, bits), bits);
+  const upper = sext(b, loadMem(b, i.seg, b.opi(U.ADDI, addr, bits >> 3), bits), bits);
+  const idx = sext(b, loadReg(b, i.reg, bits), bits);
+  const out = b.op2(U.OR, b.op2(U.LTS, idx, lower), b.op2(U.LTS, upper, idx));
+  const skip = b.skipIf(U.SKIPZ, out);
+  b.call(H_RAISE_BR);
+  b.endSkip(skip);
 });

@@ -13,7 +13,8 @@ import {
 } from '../layout.js';
 import { readSized, readSys16, readSys8, writeSized } from '../memory.js';
 import type { Cpu } from '../state.js';
-import { def } from '../table.js';
+import { def, type EmitCtx } from '../table.js';
+import { exitTo } from './common.js';
 import { R_EAX } from '../layout.js';
 
 export function checkIoPermission(cpu: Cpu, port: number, size: number): void {
@@ -66,8 +67,10 @@ for (const op of [0xe4, 0xe5, 0xec, 0xed]) {
   });
 }
 for (const op of [0xe6, 0xe7, 0xee, 0xef]) {
-  def(op, 'out', op < 0xe8 ? FM_IMM8 : 0, (b: Builder, i: Insn) => {
+  def(op, 'out', op < 0xe8 ? FM_IMM8 : 0, (b: Builder, i: Insn, ctx: EmitCtx) => {
     b.call(H_OUT, 0, 0, ioSize(i) | (op < 0xe8 ? i.imm << 8 : 1 << 24));
+    // A device may stop the machine or raise an interrupt: end the block so that takes effect now.
+    exitTo(b, ctx, ctx.nextEip);
   });
 }
 
@@ -107,8 +110,9 @@ const H_OUTS = defHelper('outs', (cpu, _a, _b, imm) => stringIo(cpu, imm, true))
 
 for (const op of [0x6c, 0x6d, 0x6e, 0x6f]) {
   const out = op >= 0x6e;
-  def(op, out ? 'outs' : 'ins', 0, (b: Builder, i: Insn) => {
+  def(op, out ? 'outs' : 'ins', 0, (b: Builder, i: Insn, ctx: EmitCtx) => {
     const seg = out ? (i.segOverride >= 0 ? i.segOverride : 3) : SEG_ES;
     b.call(out ? H_OUTS : H_INS, 0, 0, ioSize(i) | (i.a32 ? 8 : 0) | (i.rep ? 16 : 0) | (seg << 8));
+    if (out) exitTo(b, ctx, ctx.nextEip);
   });
 }
