@@ -18,7 +18,7 @@
  * then counts the completed blocks and RT_CUR_FN names the faulting one.
  */
 import {
-  CR0_PE, F_IF, F_VM, RT_ATTN, RT_CUR_FN, RT_DISPATCHES, RT_HASH, RT_HASH_BITS, S_CPL, S_CR0, S_EFLAGS, S_EIP,
+  CR0_PE, F_IF, F_TF, F_VM, RT_ATTN, RT_CUR_FN, RT_DISPATCHES, RT_HASH, RT_HASH_BITS, S_CPL, S_CR0, S_EFLAGS, S_EIP,
   S_HALTED, S_ICOUNT_LO, S_INHIBIT_IRQ, S_IRQ_PENDING, S_RMASK, SEG_ATTR, SEG_BASE, SEG_CS, SEG_SS, STATE_BASE,
   TLB_BASE, segSlot,
 } from '../src/cpu/layout.js';
@@ -30,7 +30,7 @@ export const RUN_MISS = 0, RUN_BUDGET = 1, RUN_ATTN = 2, RUN_HALT = 3, RUN_IRQ =
 /** Multiplicative hash of a block key into the RT_HASH table (must match hashIndex below). */
 export const HASH_MUL = 0x9e3779b1 | 0;
 export function hashIndex(host: number, mode: number): number {
-  return Math.imul(host ^ (mode << 27), HASH_MUL) >>> (32 - RT_HASH_BITS);
+  return Math.imul(host ^ (mode << 26), HASH_MUL) >>> (32 - RT_HASH_BITS);
 }
 
 const slot = (k: number): number => STATE_BASE + 4 * k;
@@ -53,9 +53,11 @@ export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
   w.load32(slot(S_CR0)); w.i32(CR0_PE); w.op(Op.i32_and); w.op(Op.i32_eqz);
   w.load32(slot(S_EFLAGS)); w.i32(F_VM); w.op(Op.i32_and); w.i32(0); w.op(Op.i32_ne); w.op(Op.i32_or);
   w.i32(2); w.op(Op.i32_shl); w.op(Op.i32_or);
-  w.load32(slot(S_CPL)); w.i32(3); w.op(Op.i32_shl); w.op(Op.i32_or); w.set(L_MODE);
+  w.load32(slot(S_CPL)); w.i32(3); w.op(Op.i32_shl); w.op(Op.i32_or);
+  w.load32(slot(S_EFLAGS)); w.i32(F_TF); w.op(Op.i32_and); w.i32(3); w.op(Op.i32_shr_u); w.op(Op.i32_or); // MODE_TF
+  w.set(L_MODE);
   // ---- hash probe
-  w.get(L_HOST); w.get(L_MODE); w.i32(27); w.op(Op.i32_shl); w.op(Op.i32_xor); w.i32(HASH_MUL); w.op(Op.i32_mul);
+  w.get(L_HOST); w.get(L_MODE); w.i32(26); w.op(Op.i32_shl); w.op(Op.i32_xor); w.i32(HASH_MUL); w.op(Op.i32_mul);
   w.i32(32 - RT_HASH_BITS); w.op(Op.i32_shr_u); w.i32(5); w.op(Op.i32_shl); w.set(L_ENT);
   w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 0); w.get(L_HOST); w.op(Op.i32_ne);
   w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 4); w.get(L_MODE); w.op(Op.i32_ne); w.op(Op.i32_or);

@@ -491,8 +491,9 @@ export class BlockCompiler {
   private loadOpSh(): void {
     const w = this.w;
     w.load32(A_CC_OP); w.tee(L_OP);
-    // sh = (2 - (op & 3)) * 8
-    w.i32(3); w.op(Op.i32_and); w.i32(2); w.op(Op.i32_xor); w.i32(3); w.op(Op.i32_shl); w.set(L_SH);
+    // sh = 32 - operation size = [24, 16, 0][op & 3] = (0x1018 >> ((op & 3) * 8)) & 0xff
+    w.i32(3); w.op(Op.i32_and); w.i32(3); w.op(Op.i32_shl); w.set(L_SH);
+    w.i32(0x1018); w.get(L_SH); w.op(Op.i32_shr_u); w.i32(0xff); w.op(Op.i32_and); w.set(L_SH);
   }
 
   private memSrc(): FlagSrc {

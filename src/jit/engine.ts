@@ -13,7 +13,7 @@
  * (S_INSN_EIP), instruction counts equal the interpreter's, and block boundaries see the same
  * boundary logic (Machine.betweenBlocks). lockstep.ts checks all of this against the interpreter.
  */
-import { type Block } from '../cpu/block.js';
+import { MODE_TF, type Block } from '../cpu/block.js';
 import { FAULT } from '../cpu/exceptions.js';
 import { CC_KIND_MASK, getCF, materializeFlags, readEflags, setLazy, testCondition } from '../cpu/flags.js';
 import { HELPER_NAMES, HELPERS } from '../cpu/helpers.js';
@@ -25,7 +25,7 @@ import {
 import { linear, readLin16, readLin32, readLin8, writeLin16, writeLin32, writeLin8 } from '../cpu/memory.js';
 import type { Cpu, PhysBus } from '../cpu/state.js';
 import { execBlock, retired } from '../interp/exec.js';
-import { Interpreter, type EngineHost } from '../interp/interpreter.js';
+import { addRetired, Interpreter, singleStepTrap, type EngineHost } from '../interp/interpreter.js';
 import { buildDispatcher, hashIndex, RUN_ATTN, RUN_MISS } from '../../wasm-runtime/dispatcher.js';
 import type { CodeCache } from './cache.js';
 import { BlockCompiler, IMPORTS, N_IMPORTS, T_BLOCK, TYPES } from './codegen.js';
@@ -193,13 +193,6 @@ export class BinaryTranslator {
 
   // ---------------------------------------------------------------- run loop
 
-  private addIcount(n: number): void {
-    const st = this.cpu.st;
-    const lo = (st[S_ICOUNT_LO] >>> 0) + n;
-    st[S_ICOUNT_LO] = lo | 0;
-    if (lo > 0xffffffff) st[S_ICOUNT_HI] = (st[S_ICOUNT_HI] + 1) | 0;
-  }
-
   /** Run until about `budget` instructions retired, the CPU halts, or the host asks to stop. */
   run(budget: number): void {
     const t0 = performance.now();
@@ -222,7 +215,7 @@ export class BinaryTranslator {
     try { this.interp.run(budget); } finally {
       const n = this.interp.instructions - i0;
       this.instructions += n;
-      if (st[S_ICOUNT_LO] === lo0 && st[S_ICOUNT_HI] === hi0) this.addIcount(n);
+      if (st[S_ICOUNT_LO] === lo0 && st[S_ICOUNT_HI] === hi0) addRetired(st, n);
     }
   }
 
@@ -267,9 +260,11 @@ export class BinaryTranslator {
         stats.interpretedRuns++;
         execBlock(cpu, block);
         this.instructions += retired;
-        this.addIcount(retired);
+        addRetired(st, retired);
+        // EFLAGS.TF blocks (one instruction) are never compiled: the trap follows here as in the interpreter.
+        if (block.mode & MODE_TF) singleStepTrap(cpu);
         if (timed) { this.interpSample = 0; stats.timeMs.interp += (performance.now() - t0) * INTERP_SAMPLE; }
-        if (block.execCount === opts.threshold && block.valid) this.queue.push(block);
+        if (block.execCount === opts.threshold && block.valid && (block.mode & MODE_TF) === 0) this.queue.push(block);
         if (this.queue.length > 0) {
           if (++this.queueAge >= opts.batchWait || this.queue.length >= opts.batchSize) this.compileQueue();
         }
@@ -284,10 +279,10 @@ export class BinaryTranslator {
           const k = fb.insnEips.indexOf(st[S_INSN_EIP]);
           if (k < 0) throw new Error(`bt: faulting EIP 0x${(st[S_INSN_EIP] >>> 0).toString(16)} is not in the block at 0x${(fb.eip >>> 0).toString(16)}`);
           this.instructions += done + k;
-          this.addIcount(k);
+          addRetired(st, k);
         } else if (phase === 3 && block) {
           this.instructions += retired;
-          this.addIcount(retired);
+          addRetired(st, retired);
         }
         st[S_EIP] = st[S_INSN_EIP];
         handleFault(cpu);
@@ -316,7 +311,7 @@ export class BinaryTranslator {
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i];
       const code = opt ? eliminateDeadFlags(b.code) : b.code;
-      const f = this.compiler.compile(code, b.nInsn, b.mode >> 3);
+      const f = this.compiler.compile(code, b.nInsn, (b.mode >> 3) & 3);
       funcs.push({ type: T_BLOCK, locals: f.locals, body: f.body, bodyLen: f.body.length });
       exports.push({ name: 'f' + i, func: N_IMPORTS + i });
     }
