@@ -8,13 +8,13 @@
  *   const r = m.run();            // { reason, exitCode, instructions, message }
  */
 import { readFileSync } from 'node:fs';
-import { createMachine, ENGINES, Machine, type EngineName, type MachineOptions, type RunResult, type StopReason } from './machine/machine.js';
+import { createMachine, ENGINES, Machine, type EngineName, type MachineOptions, type Registers, type RunResult, type StopReason } from './machine/machine.js';
 import { ImageError, isElf } from './machine/elf.js';
 import { findMultibootHeader } from './machine/multiboot.js';
 import { loadUserElf } from './machine/userelf.js';
 
 export { createMachine, ENGINES, Machine, ImageError };
-export type { EngineName, MachineOptions, RunResult, StopReason };
+export type { EngineName, MachineOptions, Registers, RunResult, StopReason };
 
 export interface RunImageOptions extends MachineOptions {
   maxInstructions?: number;

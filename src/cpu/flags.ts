@@ -127,7 +127,10 @@ export function materializeFlags(st: Int32Array): void {
 /** Record a flag-setting operation (after which `kind`'s flags are lazy). */
 export function setLazy(st: Int32Array, op: number, res: number, s1: number, s2: number): void {
   const kindMask = CC_KIND_MASK[op >> 2];
-  if (kindMask !== F_ARITH) materializeFlags(st); // keep the preserved flags exact
+  if (kindMask !== F_ARITH) {
+    // INC/DEC preserve CF: fold just CF into EFLAGS (the other five flags are overwritten).
+    st[S_EFLAGS] = (st[S_EFLAGS] & ~F_CF) | getCF(st);
+  }
   st[S_CC_OP] = op;
   st[S_CC_RES] = res;
   st[S_CC_SRC1] = s1;
@@ -135,9 +138,17 @@ export function setLazy(st: Int32Array, op: number, res: number, s1: number, s2:
   st[S_CC_MASK] = kindMask;
 }
 
+/** CF alone (0 or F_CF = 1), without computing the other flags. */
 export function getCF(st: Int32Array): number {
   if ((st[S_CC_MASK] & F_CF) === 0) return st[S_EFLAGS] & F_CF;
-  return computeArith(st[S_CC_OP], st[S_CC_RES], st[S_CC_SRC1], st[S_CC_SRC2]) & F_CF;
+  const op = st[S_CC_OP];
+  const sh = 32 - BITS[op & 3];
+  switch (op >> 2) {
+    case CC_ADD: return (st[S_CC_RES] << sh >>> sh) < (st[S_CC_SRC1] << sh >>> sh) ? 1 : 0;
+    case CC_SUB: return (st[S_CC_SRC1] << sh >>> sh) < (st[S_CC_SRC2] << sh >>> sh) ? 1 : 0;
+    case CC_LOGIC: return 0;
+  }
+  return computeArith(op, st[S_CC_RES], st[S_CC_SRC1], st[S_CC_SRC2]) & F_CF;
 }
 
 /**
@@ -146,6 +157,11 @@ export function getCF(st: Int32Array): number {
  */
 export function testCondition(st: Int32Array, cc: number): number {
   const mask = st[S_CC_MASK];
+  if ((cc >> 1) === 2 && (mask & F_ZF) !== 0) {
+    // E/NE: ZF comes from the result for every lazy kind
+    const sh = 32 - BITS[st[S_CC_OP] & 3];
+    return (cc & 1) ^ ((st[S_CC_RES] << sh) === 0 ? 1 : 0);
+  }
   if (mask === F_ARITH) {
     const op = st[S_CC_OP];
     const kind = op >> 2;

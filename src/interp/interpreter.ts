@@ -52,6 +52,8 @@ export class Interpreter {
   readonly name: 'interp' | 'bt' = 'interp';
   instructions = 0;
   readonly stats: ExecStats = { blocksExecuted: 0, faults: 0 };
+  /** One instruction per block, not cached (Machine.step). */
+  singleStep = false;
 
   constructor(readonly cpu: Cpu, readonly cache: CodeCache, readonly host: EngineHost) {}
 
@@ -71,12 +73,13 @@ export class Interpreter {
     }
     const key = blockKey(host - RAM_BASE, mode);
     this.cache.stats.lookups++;
-    let b = this.cache.lookup(key, eip, csBase);
+    let b = this.singleStep ? undefined : this.cache.lookup(key, eip, csBase);
     if (b === undefined) {
       this.cache.stats.misses++;
       st[S_INSN_EIP] = eip;
-      b = buildBlock(cpu, eip, mode, this.host.trace ? 1 : undefined);
-      if (!this.host.trace) this.cache.insert(b);
+      const one = this.host.trace !== null || this.singleStep;
+      b = buildBlock(cpu, eip, mode, one ? 1 : undefined);
+      if (!one) this.cache.insert(b);
     } else {
       this.cache.stats.hits++;
     }

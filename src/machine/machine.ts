@@ -7,9 +7,10 @@ import { FAULT, TripleFault } from '../cpu/exceptions.js';
 import { deliverInterrupt, handleFault, INT_EXTERNAL } from '../cpu/interrupts.js';
 import {
   CR0_PE, F_FIXED, F_IF, R_EAX, R_EBX, S_CR0, S_EFLAGS, S_EIP, S_HALTED, S_INHIBIT_IRQ, S_INSN_EIP, S_IRQ_PENDING,
-  SEG_ATTR, SEG_BASE, SEG_CS, SEG_HI, SEG_LIMIT, SEG_LO, SEG_SEL, segSlot,
+  SEG_ATTR, SEG_BASE, SEG_CS, SEG_HI, SEG_LIMIT, SEG_LO, SEG_SEL, segSlot, S_CR2, S_CR3, S_CR4, S_CPL,
 } from '../cpu/layout.js';
 import { setCpl } from '../cpu/paging.js';
+import { materializeFlags, readEflags } from '../cpu/flags.js';
 import { Cpu, type PhysBus } from '../cpu/state.js';
 import { IoBus } from '../devices/bus.js';
 import { DebugConsole, DebugExit } from '../devices/debugexit.js';
@@ -22,7 +23,7 @@ import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from './multiboot.js';
 import { formatTrace } from './trace.js';
 
 export type EngineName = 'interp' | 'bt';
-export const ENGINES: readonly EngineName[] = ['interp'];
+export const ENGINES: readonly EngineName[] = ['interp', 'bt'];
 
 export interface MachineOptions {
   memoryMiB?: number;
@@ -33,6 +34,12 @@ export interface MachineOptions {
   trace?: (line: string) => void;
   /** On reset (triple fault, ...) stop instead of restarting (like QEMU -no-reboot). Default true. */
   noReboot?: boolean;
+}
+
+export interface Registers {
+  eax: number; ecx: number; edx: number; ebx: number; esp: number; ebp: number; esi: number; edi: number;
+  eip: number; eflags: number; es: number; cs: number; ss: number; ds: number; fs: number; gs: number;
+  cr0: number; cr2: number; cr3: number; cr4: number; cpl: number;
 }
 
 export type StopReason = 'exit' | 'halt' | 'limit' | 'reset' | 'error';
@@ -182,6 +189,53 @@ export class Machine {
     }
     setCpl(cpu, 0);
     cpu.flushTlb();
+  }
+
+  /**
+   * Execute exactly one instruction (or deliver one pending interrupt/exception) with the
+   * interpreter, whatever the engine; the translation cache is not touched.
+   */
+  step(): RunResult {
+    if (!this.stepper) {
+      const host: EngineHost = { betweenBlocks: () => this.betweenBlocks(), trace: null };
+      this.stepper = new Interpreter(this.cpu, this.cache, host);
+      this.stepper.singleStep = true;
+    }
+    const before = this.stepper.instructions;
+    this.stopRequested = null;
+    try {
+      this.stepper.run(1);
+    } catch (e) {
+      if (e instanceof TripleFault) return this.result('reset', 0, `triple fault: ${e.message}`);
+      throw e;
+    }
+    const n = this.stepper.instructions - before;
+    return { reason: this.stopRequested ?? (this.cpu.st[S_HALTED] ? 'halt' : 'limit'), exitCode: this.exitCode, instructions: n };
+  }
+  private stepper: Interpreter | null = null;
+
+  /** Architectural registers by name (EFLAGS with lazy flags folded in). */
+  getRegisters(): Registers {
+    const st = this.cpu.st;
+    const seg = (s: number): number => st[segSlot(s, SEG_SEL)] & 0xffff;
+    return {
+      eax: st[0] >>> 0, ecx: st[1] >>> 0, edx: st[2] >>> 0, ebx: st[3] >>> 0,
+      esp: st[4] >>> 0, ebp: st[5] >>> 0, esi: st[6] >>> 0, edi: st[7] >>> 0,
+      eip: st[S_EIP] >>> 0, eflags: readEflags(st) >>> 0,
+      es: seg(0), cs: seg(1), ss: seg(2), ds: seg(3), fs: seg(4), gs: seg(5),
+      cr0: st[S_CR0] >>> 0, cr2: st[S_CR2] >>> 0, cr3: st[S_CR3] >>> 0, cr4: st[S_CR4] >>> 0,
+      cpl: st[S_CPL],
+    };
+  }
+
+  /** Set a general register, EIP or EFLAGS (segment and control registers go through guest code). */
+  setRegister(name: 'eax' | 'ecx' | 'edx' | 'ebx' | 'esp' | 'ebp' | 'esi' | 'edi' | 'eip' | 'eflags', value: number): void {
+    const st = this.cpu.st;
+    const gpr = ['eax', 'ecx', 'edx', 'ebx', 'esp', 'ebp', 'esi', 'edi'].indexOf(name);
+    if (gpr >= 0) st[gpr] = value | 0;
+    else if (name === 'eip') st[S_EIP] = value | 0;
+    else if (name === 'eflags') { materializeFlags(st); st[S_EFLAGS] = (value & 0x3f7fd7) | F_FIXED; }
+    else throw new Error(`unknown register '${name}'`);
   }
 
   /** Request the run loop to stop (from a device or host code). */
