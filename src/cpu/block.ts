@@ -79,6 +79,23 @@ const insn = new Insn();
 const bytes = new PageBytes();
 const ctx: EmitCtx = { code32: true, stack32: true, realMode: false, cpl: 0, nextEip: 0, ended: false };
 
+/** LOCK is valid only on read-modify-write instructions with a memory destination (SDM Vol. 2 "LOCK"). */
+function lockable(i: Insn): boolean {
+  if (i.mod === 3 || !i.hasModrm) return false;
+  const op = i.op, reg = i.reg;
+  if (op < 0x40) return (op & 7) < 2 && (op >> 3) !== 7; // ALU r/m, r except CMP
+  switch (op) {
+    case 0x80: case 0x81: case 0x82: case 0x83: return reg !== 7;
+    case 0x86: case 0x87: return true;
+    case 0xf6: case 0xf7: return reg === 2 || reg === 3;
+    case 0xfe: case 0xff: return reg === 0 || reg === 1;
+    case 0x1ab: case 0x1b3: case 0x1bb: case 0x1b0: case 0x1b1: case 0x1c0: case 0x1c1: return true;
+    case 0x1ba: return reg >= 5;
+    case 0x1c7: return reg === 1;
+  }
+  return false;
+}
+
 /** Linear address of the first byte of EIP after the CS limit check (#GP(0) beyond the limit). */
 function fetchLinear(cpu: Cpu, eip: number): number {
   const st = cpu.st;
@@ -151,6 +168,12 @@ export function buildBlock(cpu: Cpu, eip: number, mode: number, maxInsns = MAX_B
     const entry = entryFor(insn.op, insn.hasModrm ? insn.reg : -1);
     if (!entry) {
       b.call(H_RAISE_UD);
+      b.emit(U.EXITH, 0, 0, 0, 0, 0);
+      off += insn.len;
+      break;
+    }
+    if (insn.lock && !lockable(insn)) {
+      b.call(H_RAISE_UD); // LOCK on an instruction that cannot be locked (SDM Vol. 2 "LOCK")
       b.emit(U.EXITH, 0, 0, 0, 0, 0);
       off += insn.len;
       break;

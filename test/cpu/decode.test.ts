@@ -242,3 +242,30 @@ describe('decoder vs objdump', () => {
     });
   }
 });
+
+describe('LOCK prefix', () => {
+  it('is accepted only on read-modify-write instructions with a memory destination (#UD otherwise)', async () => {
+    const { createMachine } = await import('../../src/index.js');
+    const { buildBlock, currentMode } = await import('../../src/cpu/block.js');
+    const { HELPER_NAMES } = await import('../../src/cpu/helpers.js');
+    const { UOP_NAMES } = await import('../../src/cpu/uops.js');
+    const CALL = UOP_NAMES.indexOf('call');
+    const cases: [number[], boolean][] = [
+      [[0xf0, 0x01, 0x03], true],        // lock add [ebx], eax
+      [[0xf0, 0x01, 0xd8], false],       // lock add eax, ebx (register destination)
+      [[0xf0, 0x39, 0x03], false],       // lock cmp [ebx], eax
+      [[0xf0, 0x0f, 0xc1, 0x03], true],  // lock xadd [ebx], eax
+      [[0xf0, 0x90], false],             // lock nop
+      [[0xf0, 0x87, 0x03], true],        // lock xchg [ebx], eax
+      [[0xf0, 0x80, 0x33, 0x01], true],  // lock xor byte [ebx], 1
+    ];
+    for (const [bytes, ok] of cases) {
+      const m = createMachine({ memoryMiB: 2 });
+      m.loadFlat(new Uint8Array([...bytes, 0xf4]), 0x1000);
+      const block = buildBlock(m.cpu, 0x1000, currentMode(m.cpu), 1);
+      const calls: string[] = [];
+      for (let k = 0; k < block.code.length; k += 6) if (block.code[k] === CALL) calls.push(HELPER_NAMES[block.code[k + 2]]);
+      expect(calls.includes('raise_ud'), bytes.map((x) => x.toString(16)).join(' ')).toBe(!ok);
+    }
+  });
+});
