@@ -30,7 +30,7 @@ import { ENGINES, createMachine, type Machine } from '../../src/index.js';
 import { readEflags } from '../../src/cpu/flags.js';
 import {
   F_AF, F_CF, F_OF, F_PF, F_SF, F_ZF, R_EAX, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI, R_ESP, RAM_BASE, S_CR0, S_CR3, S_EFLAGS,
-  S_EIP, S_HALTED, SEG_BASE, SEG_FS, segSlot,
+  S_EIP, S_HALTED, SEG_BASE, SEG_DS, SEG_FS, SEG_HI, SEG_SS, segSlot,
 } from '../../src/cpu/layout.js';
 import { divide } from '../../src/cpu/ops/muldiv.js';
 import { K_MOVS, K_STOS, REP_BUDGET, stringImm, stringOp } from '../../src/cpu/ops/string.js';
@@ -427,6 +427,35 @@ describe.each(ENGINES.map((e) => [e]))('integer instructions (%s)', (engine) => 
       expect([f2.vector, f2.code, hex(f2.cr2)]).toEqual([14, 2, hex(0x30000)]);
       expect([reg(m2, R_ECX), hex(reg(m2, R_EDI))]).toEqual([10, hex(0x2fffe)]);
       expect([rd8(m2, 0x2fffe), rd8(m2, 0x2ffff)]).toEqual([0, 0]);
+    });
+
+    it('segment limits: a REP run stops with #GP at the limit, registers at the failing element', () => {
+      const [m, f] = runToFault(engine, `cld\nmov esi, 0x20000\nmov edi, 0x40000\nmov ecx, 0x2000\nrep movsd\n${EXIT}`, {
+        init: (mm) => { mm.cpu.st[segSlot(SEG_DS, SEG_HI)] = 0x20fff; fillPattern(mm, 0x20000, 0x1000); },
+      });
+      expect([f.vector, f.code]).toEqual([13, 0]);
+      expect([reg(m, R_ECX), hex(reg(m, R_ESI)), hex(reg(m, R_EDI))]).toEqual([0x2000 - 0x400, hex(0x21000), hex(0x41000)]);
+      expect(bytesAt(m, 0x40000, 0x1000)).toEqual(pattern(0x1000));
+      expect(rd8(m, 0x41000)).toBe(0);
+      // an SS override makes it #SS
+      const [, f2] = runToFault(engine, `mov esi, 0x1000\nlods al, byte ptr ss:[esi]\n${EXIT}`, {
+        init: (mm) => { mm.cpu.st[segSlot(SEG_SS, SEG_HI)] = 0xfff; },
+      });
+      expect([f2.vector, f2.code]).toEqual([12, 0]);
+    });
+
+    it('LOCK with a string instruction, BT, BSF, DIV, a BCD op or a register destination raises #UD', () => {
+      for (const code of ['movsb', 'rep stosd', 'bt dword ptr [0x20000], eax', 'bts eax, 3',
+        'bsf eax, dword ptr [0x20000]', 'div dword ptr [0x20000]', 'daa', 'cmpxchg eax, ecx', 'xadd ecx, edx']) {
+        // GNU as refuses these, so the LOCK prefix is emitted as a byte
+        const [m, f] = runToFault(engine, `mov eax, 1\nmov edi, 0x20000\n.byte 0xf0\n${code}\n${EXIT}`);
+        expect(f.vector, code).toBe(6);
+        expect(hex(f.eip), code).toBe(hex(CODE + asm('mov eax, 1\nmov edi, 0x20000').length));
+        expect(reg(m, R_EDI), code).toBe(0x20000);
+      }
+      // the memory forms are fine
+      const m = run(engine, `mov eax, 1\nmov ecx, 5\nlock bts dword ptr [0x20000], eax\nlock xadd dword ptr [0x20004], ecx\nlock cmpxchg dword ptr [0x20008], ecx\n${EXIT}`);
+      expect([rd32(m, 0x20000), rd32(m, 0x20004), rd32(m, 0x20008), reg(m, R_ECX)]).toEqual([2, 5, 0, 0]);
     });
 
     it('REPE CMPSD faulting midway keeps the registers of the completed comparisons', () => {

@@ -19,6 +19,7 @@ import { defHelper } from '../helpers.js';
 import { F_AF, F_ARITH, F_CF, F_OF, F_ZF, R_EAX, S_EFLAGS } from '../layout.js';
 import type { Cpu } from '../state.js';
 import { def } from '../table.js';
+import { lockUD } from './bits.js';
 
 /** SF ZF PF of an 8-bit value. */
 const szp8 = (v: number): number => (v & 0x80) | ((v & 0xff) === 0 ? F_ZF : 0) | PARITY[v & 0xff];
@@ -136,10 +137,10 @@ const H_AAS = defHelper('aas', (cpu) => { aaaAas(cpu, true); return 0; });
 const H_AAM = defHelper('aam', (cpu, _a, _b, imm) => { aam(cpu, imm); return 0; });
 const H_AAD = defHelper('aad', (cpu, _a, _b, imm) => { aad(cpu, imm); return 0; });
 
-def(0x27, 'daa', 0, (b) => { b.call(H_DAA); });
-def(0x2f, 'das', 0, (b) => { b.call(H_DAS); });
-def(0x37, 'aaa', 0, (b) => { b.call(H_AAA); });
-def(0x3f, 'aas', 0, (b) => { b.call(H_AAS); });
-def(0xd4, 'aam', FM_IMM8, (b, i) => { b.call(H_AAM, 0, 0, i.imm); });
-def(0xd5, 'aad', FM_IMM8, (b, i) => { b.call(H_AAD, 0, 0, i.imm); });
+for (const [op, name, h, fmt] of [
+  [0x27, 'daa', H_DAA, 0], [0x2f, 'das', H_DAS, 0], [0x37, 'aaa', H_AAA, 0], [0x3f, 'aas', H_AAS, 0],
+  [0xd4, 'aam', H_AAM, FM_IMM8], [0xd5, 'aad', H_AAD, FM_IMM8],
+] as const) {
+  def(op, name, fmt, (b, i) => { if (!lockUD(b, i, false)) b.call(h, 0, 0, fmt ? i.imm : 0); });
+}
 
