@@ -74,7 +74,6 @@ export class Machine {
   private stopRequested: StopReason | null = null;
   private stopMessage = '';
   private serialListeners: ((text: string) => void)[] = [];
-  private decoder = new TextDecoder('latin1');
 
   constructor(options: MachineOptions = {}) {
     this.options = options;
@@ -103,7 +102,6 @@ export class Machine {
     };
     this.debugConsole.onByte = (b) => { this.debugLog += String.fromCharCode(b); };
     this.debugExit.onExit = (code) => { this.exitCode = code; this.stopRequested = 'exit'; };
-    void this.decoder;
     this.cache = new CodeCache(this.cpu);
     const trace = options.trace;
     const host: EngineHost = {

@@ -31,11 +31,8 @@ export function loadUserElf(m: Machine, data: Uint8Array): UserProcess {
   let nextPage = 0x100000;
   const zero = new Uint8Array(4096);
   cpu.writePhysBytes(PD, zero);
-  const dv = cpu.dv;
-  const RAM = cpu.u8.byteOffset; void RAM;
   const physWrite32 = (addr: number, v: number): void => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, v >>> 0, true); cpu.writePhysBytes(addr, b); };
   const physRead32 = (addr: number): number => new DataView(cpu.readPhysBytes(addr, 4).buffer).getUint32(0, true);
-  void dv;
   const mapped = new Map<number, number>();
   const mapPage = (lin: number, user: boolean): number => {
     const vpn = lin >>> 12;

@@ -4,11 +4,11 @@
  * LAHF/SAHF, CLC/STC/CMC/CLD/STD, SALC, NOP (SDM Vol. 2 pages of the same names).
  */
 import type { Builder } from '../builder.js';
-import { FM_ENTER, FM_IMM8, FM_IMM8S, FM_IMMZ, FM_MODRM, FM_MOFFS, type Insn } from '../decode.js';
+import { FM_ENTER, FM_IMM8, FM_IMM8S, FM_IMMZ, FM_MODRM, FM_MOFFS } from '../decode.js';
 import { EXC_UD, raise } from '../exceptions.js';
 import { defHelper } from '../helpers.js';
 import { F_AF, F_CF, F_DF, F_PF, F_SF, F_ZF, R_EAX, R_EBP, R_EBX, R_EDX, R_ESP } from '../layout.js';
-import { def, defGroup, type EmitCtx } from '../table.js';
+import { def, defGroup } from '../table.js';
 import { U } from '../uops.js';
 import {
   effAddr, loadMem, loadReg, loadRM, rmAddr, sext, Stack, storeMem, storeReg, storeRM, vsize, zext, bsize,
@@ -255,5 +255,3 @@ def(0xd6, 'salc', 0, (b) => {
 // Multi-byte NOP (0F 1F /0) and the hint space 0F 18-1F; PREFETCH (0F 0D)
 for (let op = 0x118; op <= 0x11f; op++) def(op, 'nop', FM_MODRM, () => {});
 def(0x10d, 'nop', FM_MODRM, () => {});
-
-export function unusedCtx(_c: EmitCtx, _i: Insn): void {}
