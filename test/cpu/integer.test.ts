@@ -444,7 +444,7 @@ describe.each(ENGINES.map((e) => [e]))('integer instructions (%s)', (engine) => 
       expect([f2.vector, f2.code]).toEqual([12, 0]);
     });
 
-    it('LOCK with a string instruction, BT, BSF, DIV, a BCD op or a register destination raises #UD', () => {
+    it('LOCK with a string instruction, BT, BSF, DIV, a BCD op or a register destination raises #UD (front end)', () => {
       for (const code of ['movsb', 'rep stosd', 'bt dword ptr [0x20000], eax', 'bts eax, 3',
         'bsf eax, dword ptr [0x20000]', 'div dword ptr [0x20000]', 'daa', 'cmpxchg eax, ecx', 'xadd ecx, edx']) {
         // GNU as refuses these, so the LOCK prefix is emitted as a byte

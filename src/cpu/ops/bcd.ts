@@ -19,7 +19,6 @@ import { defHelper } from '../helpers.js';
 import { F_AF, F_ARITH, F_CF, F_OF, F_ZF, R_EAX, S_EFLAGS } from '../layout.js';
 import type { Cpu } from '../state.js';
 import { def } from '../table.js';
-import { lockUD } from './bits.js';
 
 /** SF ZF PF of an 8-bit value. */
 const szp8 = (v: number): number => (v & 0x80) | ((v & 0xff) === 0 ? F_ZF : 0) | PARITY[v & 0xff];
@@ -141,6 +140,6 @@ for (const [op, name, h, fmt] of [
   [0x27, 'daa', H_DAA, 0], [0x2f, 'das', H_DAS, 0], [0x37, 'aaa', H_AAA, 0], [0x3f, 'aas', H_AAS, 0],
   [0xd4, 'aam', H_AAM, FM_IMM8], [0xd5, 'aad', H_AAD, FM_IMM8],
 ] as const) {
-  def(op, name, fmt, (b, i) => { if (!lockUD(b, i, false)) b.call(h, 0, 0, fmt ? i.imm : 0); });
+  def(op, name, fmt, (b, i) => { b.call(h, 0, 0, fmt ? i.imm : 0); });
 }
 

@@ -4,7 +4,8 @@
  * (SDM Vol. 2 pages of the same names).
  *
  * All micro-ops: loads first, then memory stores, register and flag writes deferred.
- * LOCK is accepted and has no effect (one guest CPU).
+ * LOCK has no effect on the valid forms (one guest CPU); the front end (block.ts) raises #UD for
+ * LOCK anywhere else.
  */
 import type { Builder } from '../builder.js';
 import { FM_IMM8, FM_MODRM, type Insn } from '../decode.js';
@@ -14,17 +15,6 @@ import { def, defGroup } from '../table.js';
 import { U } from '../uops.js';
 import { bsize, effAddr, lazy, loadMem, loadReg, loadRM, rmAddr, sext, storeMem, storeReg, storeRM, vsize } from './common.js';
 import { H_UD } from './move.js';
-
-/**
- * LOCK is only valid on the read-modify-write forms with a memory destination (ADD ADC AND BTC
- * BTR BTS CMPXCHG CMPXCHG8B DEC INC NEG NOT OR SBB SUB XOR XADD XCHG); anywhere else it raises
- * #UD (SDM Vol. 2 "LOCK"). Emits the #UD and returns true when `i` has a LOCK it may not have.
- */
-export function lockUD(b: Builder, i: Insn, allowed: boolean): boolean {
-  if (!i.lock || allowed) return false;
-  b.call(H_UD);
-  return true;
-}
 
 // ---------------------------------------------------------------- BT / BTS / BTR / BTC
 
@@ -39,7 +29,6 @@ const BT_NAMES = ['bt', 'bts', 'btr', 'btc'];
  * host CPUs do).
  */
 function emitBt(b: Builder, i: Insn, kind: number, offset: number, regOffset: boolean): void {
-  if (lockUD(b, i, kind !== 0 && i.mod !== 3)) return;
   const bits = vsize(i);
   const sh = bits === 32 ? 5 : 4;
   const bit = b.opi(U.ANDI, offset, bits - 1);
@@ -78,7 +67,6 @@ for (let k = 0; k < 4; k++) {
  */
 for (const [op, rev] of [[0x1bc, false], [0x1bd, true]] as const) {
   def(op, rev ? 'bsr' : 'bsf', FM_MODRM, (b, i) => {
-    if (lockUD(b, i, false)) return;
     const bits = vsize(i);
     const src = loadRM(b, i, rmAddr(b, i), bits); // zero-extended for 16 bits
     const z = b.opi(U.EQI, src, 0);
@@ -99,7 +87,6 @@ for (const [op, rev] of [[0x1bc, false], [0x1bd, true]] as const) {
  */
 for (const op of [0x1b0, 0x1b1]) {
   def(op, 'cmpxchg', FM_MODRM, (b, i) => {
-    if (lockUD(b, i, i.mod !== 3)) return;
     const bits = bsize(i);
     const addr = rmAddr(b, i);
     const d = loadRM(b, i, addr, bits);
@@ -145,7 +132,6 @@ defGroup(0x1c7, 1, 'cmpxchg8b', 0, (b, i) => {
 /** XADD r/m, r: TEMP ← SRC + DEST; SRC ← DEST; DEST ← TEMP (flags as ADD). */
 for (const op of [0x1c0, 0x1c1]) {
   def(op, 'xadd', FM_MODRM, (b, i) => {
-    if (lockUD(b, i, i.mod !== 3)) return;
     const bits = bsize(i);
     const addr = rmAddr(b, i);
     const d = loadRM(b, i, addr, bits);

@@ -19,7 +19,6 @@ import { defHelper } from '../helpers.js';
 import { R_EAX, R_EDX } from '../layout.js';
 import type { Cpu } from '../state.js';
 import { defGroup } from '../table.js';
-import { lockUD } from './bits.js';
 import { loadRM, rmAddr, vsize } from './common.js';
 
 const TWO32 = 4294967296;
@@ -121,7 +120,6 @@ const H_DIV = defHelper('div', (cpu, src, _b, imm) => {
 for (const op of [0xf6, 0xf7]) {
   for (const signed of [false, true]) {
     defGroup(op, signed ? 7 : 6, signed ? 'idiv' : 'div', 0, (b: Builder, i: Insn) => {
-      if (lockUD(b, i, false)) return;
       const bits = op === 0xf6 ? 8 : vsize(i);
       const src = loadRM(b, i, rmAddr(b, i), bits);
       b.call(H_DIV, src, 0, bits | (signed ? 0x100 : 0));

@@ -32,7 +32,6 @@ import { read16, read32, read8, write16, write32, write8 } from '../memory.js';
 import type { Cpu } from '../state.js';
 import { def, type EmitCtx } from '../table.js';
 import { U } from '../uops.js';
-import { lockUD } from './bits.js';
 
 export const K_MOVS = 0, K_CMPS = 1, K_STOS = 2, K_LODS = 3, K_SCAS = 4;
 
@@ -318,7 +317,6 @@ const OPS = [0xa4, 0xa6, 0xaa, 0xac, 0xae];
 
 function emitString(kind: number) {
   return (b: Builder, i: Insn, _ctx: EmitCtx): void => {
-    if (lockUD(b, i, false)) return;
     const size = (i.op & 1) === 0 ? 1 : i.o32 ? 4 : 2;
     let rep = i.rep;
     if (rep !== REP_NONE && kind !== K_CMPS && kind !== K_SCAS) rep = 1; // F2 acts as REP too
