@@ -103,10 +103,12 @@ export function execBlock(cpu: Cpu, block: Block): void {
       case U.CALL: T[d] = HELPERS[a](cpu, T[b], T[code[pc + 4]], code[pc + 5]) | 0; break;
       case U.SKIPZ: if (T[a] === 0) pc += b * 6; break;
       case U.SKIPNZ: if (T[a] !== 0) pc += b * 6; break;
-      case U.EXIT: st[S_EIP] = T[a]; retired = block.nInsn; return;
-      case U.EXITI: st[S_EIP] = a; retired = block.nInsn; return;
-      case U.EXITC: st[S_EIP] = T[a] !== 0 ? b : code[pc + 4]; retired = block.nInsn; return;
-      case U.EXITH: retired = block.nInsn; return;
+      // An exit retires the instruction it belongs to (usually the block's last; a helper may
+      // leave from the middle, e.g. a long REP run handing control back for interrupts).
+      case U.EXIT: st[S_EIP] = T[a]; retired++; return;
+      case U.EXITI: st[S_EIP] = a; retired++; return;
+      case U.EXITC: st[S_EIP] = T[a] !== 0 ? b : code[pc + 4]; retired++; return;
+      case U.EXITH: retired++; return;
       default: throw new Error(`interpreter: bad micro-op ${code[pc]} at ${pc / 6}`);
     }
     pc += 6;
