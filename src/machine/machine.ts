@@ -8,6 +8,7 @@ import { deliverInterrupt, handleFault, INT_EXTERNAL } from '../cpu/interrupts.j
 import {
   CR0_PE, F_FIXED, F_IF, R_EAX, R_EBX, S_CR0, S_EFLAGS, S_EIP, S_HALTED, S_INHIBIT_IRQ, S_INSN_EIP, S_IRQ_PENDING,
   SEG_ATTR, SEG_BASE, SEG_CS, SEG_HI, SEG_LIMIT, SEG_LO, SEG_SEL, segSlot, S_CR2, S_CR3, S_CR4, S_CPL,
+  R_ESI, S_GDTR_BASE, S_GDTR_LIMIT, S_IDTR_BASE, S_IDTR_LIMIT,
 } from '../cpu/layout.js';
 import { setCpl } from '../cpu/paging.js';
 import { materializeFlags, readEflags } from '../cpu/flags.js';
@@ -19,6 +20,7 @@ import { Interpreter, type EngineHost } from '../interp/interpreter.js';
 import { CodeCache } from '../jit/cache.js';
 import { BinaryTranslator } from '../jit/engine.js';
 import { ImageError } from './elf.js';
+import { BOOT_CS, BOOT_DS, LINUX_GDT_ADDR, loadLinux, type LinuxBootInfo } from './linux.js';
 import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from './multiboot.js';
 import { formatTrace } from './trace.js';
 
@@ -152,6 +154,25 @@ export class Machine {
     st[R_EAX] = MULTIBOOT_BOOTLOADER_MAGIC | 0;
     st[R_EBX] = k.infoAddr;
     st[S_EIP] = k.entry | 0;
+  }
+
+  /**
+   * Load a Linux bzImage (+ initrd) per the 32-bit boot protocol (src/machine/linux.ts) and set the
+   * entry state: flat __BOOT_CS/__BOOT_DS segments from the loader's GDT, ESI = boot_params,
+   * EBX = EBP = EDI = 0, interrupts off, paging off.
+   */
+  loadLinux(kernel: Uint8Array, initrd: Uint8Array | null = null, cmdline = ''): LinuxBootInfo {
+    const info = loadLinux(this.cpu, kernel, initrd, cmdline);
+    this.setFlatProtectedMode(BOOT_CS, BOOT_DS);
+    const st = this.cpu.st;
+    st[S_GDTR_BASE] = LINUX_GDT_ADDR;
+    st[S_GDTR_LIMIT] = 31;
+    st[S_IDTR_BASE] = 0;
+    st[S_IDTR_LIMIT] = 0;
+    for (let r = 0; r < 8; r++) st[r] = 0;
+    st[R_ESI] = info.bootParams;
+    st[S_EIP] = info.entry;
+    return info;
   }
 
   /** Copy a flat binary into RAM at `addr` and start there (32-bit flat protected mode unless `realMode`). */

@@ -25,7 +25,7 @@ export function assemble(src: string, base = 0x100000): Uint8Array {
 /** Names of the guests in images/ (one directory each). */
 export function guestNames(): string[] {
   return readdirSync(IMAGES)
-    .filter((d) => !['common', 'build', 'expected'].includes(d) && statSync(join(IMAGES, d)).isDirectory())
+    .filter((d) => !['common', 'build', 'expected', 'linux'].includes(d) && statSync(join(IMAGES, d)).isDirectory())
     .sort();
 }
 
