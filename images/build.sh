@@ -26,7 +26,7 @@ done
 if [[ ${#names[@]} -eq 0 ]]; then
     for d in "$IMAGES_DIR"/*/; do
         n="$(basename "$d")"
-        case "$n" in common|build|expected|linux) continue ;; esac
+        case "$n" in common|build|expected|linux|bench) continue ;; esac
         names+=("$n")
     done
 fi
@@ -85,3 +85,4 @@ if [[ $install_qemu -eq 1 ]]; then
     bash "$IMAGES_DIR/install-qemu.sh" || echo "note: could not install qemu (live cross-checks will be skipped)"
 fi
 printf '%s\n' "$@" | grep -q '^[^-]' || bash "$IMAGES_DIR/linux/build.sh" # all guests: also the Linux guest (Debian packages; cached; offline: a note)
+printf '%s\n' "$@" | grep -q '^[^-]' || bash "$IMAGES_DIR/bench/build.sh" # all guests: also the benchmark guests (images/bench/suite.txt)
