@@ -17,7 +17,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measure, summarize, type Cell, type Measurement } from './lib/harness.js';
 import { computeRatios, toMarkdown, toSvg, type Results, type RunnerInfo } from './lib/report.js';
-import { makeRunners, RUNNER_NAMES, type RunnerName } from './lib/runners.js';
+import { makeRunners, RUNNER_NAMES, type RunnerContext, type RunnerName } from './lib/runners.js';
 import { findRoot, loadSuite, suitePaths, type BenchDef } from './lib/suite.js';
 
 export interface BenchOptions {
@@ -116,7 +116,8 @@ function makeProgress(): Progress {
 }
 
 /** Run the benchmark matrix and build the results (no files written). */
-export async function runBench(o: BenchOptions, root: string, progress: Progress = () => {}): Promise<Results> {
+export async function runBench(o: BenchOptions, root: string, progress: Progress = () => {},
+  overrides: Partial<RunnerContext> = {}): Promise<Results> {
   const paths = suitePaths(root);
   const { defs, expected } = loadSuite(paths);
   const selected: BenchDef[] = o.filter ? defs.filter((d) => o.filter!.some((f) => d.name === f || d.name.includes(f))) : defs;
@@ -124,7 +125,7 @@ export async function runBench(o: BenchOptions, root: string, progress: Progress
   const missing = selected.filter((d) => !existsSync(join(paths.buildDir, `${d.name}.elf`)));
   if (missing.length) throw new Error(`benchmark guests not built: ${missing.map((d) => d.name).join(', ')} (run: bash images/bench/build.sh)`);
 
-  const ctx = { root, buildDir: paths.buildDir, timeoutS: o.timeoutS };
+  const ctx: RunnerContext = { root, buildDir: paths.buildDir, timeoutS: o.timeoutS, ...overrides };
   const all = makeRunners(ctx);
   const runnerInfo: RunnerInfo[] = RUNNER_NAMES.map((n) => {
     if (!o.runners.includes(n)) return { name: n, description: all[n].describe(), used: false, skipReason: 'not selected (--runners)' };
