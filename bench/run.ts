@@ -164,6 +164,7 @@ export async function runBench(o: BenchOptions, root: string, progress: Progress
   }
   const names = selected.map((d) => d.name);
   const { ratios, geomean, codepage } = computeRatios(cells, names);
+  const cpu = computeRatios(cells, names, 'cpu');
   return {
     schema: 1,
     date: new Date().toISOString(),
@@ -175,6 +176,8 @@ export async function runBench(o: BenchOptions, root: string, progress: Progress
     cells,
     ratios,
     geomean,
+    cpuRatios: cpu.ratios,
+    cpuGeomean: cpu.geomean,
     codepage,
     failures: cells.filter((c) => c.status === 'failed').length,
   };

@@ -19,6 +19,8 @@ export interface Measurement {
   iterations: number;
   rep: number;
   wallMs: number;
+  /** User + system CPU time of the process (all threads), where the platform reports it. */
+  cpuMs?: number;
   ok: boolean;
   failure?: string;
   /** Guest output (kept whole on failure, else only the info lines are kept). */
@@ -49,6 +51,7 @@ export async function measure(runner: Runner, def: BenchDef, iterations: number,
   else ({ guestCode, problem } = runner.decode(p.status, p.signal, p.stderr));
   const v = verifyRun({ name: def.name, iterations, output: p.stdout, guestCode, problem, expected });
   const m: Measurement = { runner: runner.name, guest: def.name, iterations, rep, wallMs: p.wallMs, ok: v.ok };
+  if (p.cpuMs !== undefined) m.cpuMs = p.cpuMs;
   const stats = parseStats(p.stderr);
   if (stats) m.stats = stats;
   if (v.report && Object.keys(v.report.info).length) m.info = v.report.info;
@@ -71,6 +74,8 @@ export interface Cell {
   wallMs: number[];
   minMs?: number;
   medianMs?: number;
+  /** Median CPU time (user + system, all threads) of the passing repetitions. */
+  cpuMedianMs?: number;
   instructions?: number;
   /** Median in-process run time (our engines). */
   runMs?: number;
@@ -112,6 +117,8 @@ export function summarize(runner: RunnerName, guest: string, ms: Measurement[]):
   const wall = good.map((m) => m.wallMs);
   cell.minMs = Math.min(...wall);
   cell.medianMs = median(wall);
+  const cpu = good.map((m) => m.cpuMs).filter((x): x is number => x !== undefined);
+  if (cpu.length === good.length) cell.cpuMedianMs = median(cpu);
   const withStats = good.filter((m) => m.stats);
   if (withStats.length) {
     const s0 = withStats[0].stats!;

@@ -34,6 +34,9 @@ export interface Results {
   cells: Cell[];
   ratios: Record<string, Ratios>;
   geomean: Ratios;
+  /** The same ratios from CPU time (user + system, all threads) instead of wall time. */
+  cpuRatios: Record<string, Ratios>;
+  cpuGeomean: Ratios;
   /** Per runner: time of mix-codepage / time of mix (data sharing code pages vs on its own pages). */
   codepage: Partial<Record<RunnerName, number>>;
   failures: number;
@@ -43,16 +46,18 @@ export function cellOf(cells: Cell[], runner: RunnerName, guest: string): Cell |
   return cells.find((c) => c.runner === runner && c.guest === guest);
 }
 
-function med(cells: Cell[], runner: RunnerName, guest: string): number | undefined {
+export type Metric = 'wall' | 'cpu';
+
+function med(cells: Cell[], runner: RunnerName, guest: string, metric: Metric = 'wall'): number | undefined {
   const c = cellOf(cells, runner, guest);
-  return c && c.status === 'ok' ? c.medianMs : undefined;
+  return c && c.status === 'ok' ? (metric === 'wall' ? c.medianMs : c.cpuMedianMs) : undefined;
 }
 
-export function computeRatios(cells: Cell[], guests: string[]): { ratios: Record<string, Ratios>; geomean: Ratios; codepage: Results['codepage'] } {
+export function computeRatios(cells: Cell[], guests: string[], metric: Metric = 'wall'): { ratios: Record<string, Ratios>; geomean: Ratios; codepage: Results['codepage'] } {
   const ratios: Record<string, Ratios> = {};
   const div = (a: number | undefined, b: number | undefined): number | undefined => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
   for (const g of guests) {
-    const t = (r: RunnerName): number | undefined => med(cells, r, g);
+    const t = (r: RunnerName): number | undefined => med(cells, r, g, metric);
     const r: Ratios = {
       btSpeedup: div(t('interp'), t('bt')),
       btVsNative: div(t('bt'), t('native')),
@@ -72,7 +77,7 @@ export function computeRatios(cells: Cell[], guests: string[]): { ratios: Record
   }
   const codepage: Results['codepage'] = {};
   for (const r of RUNNER_NAMES) {
-    const v = div(med(cells, r, 'mix-codepage'), med(cells, r, 'mix'));
+    const v = div(med(cells, r, 'mix-codepage', metric), med(cells, r, 'mix', metric));
     if (v !== undefined) codepage[r] = v;
   }
   return { ratios, geomean: gm, codepage };
@@ -121,6 +126,12 @@ export function toMarkdown(res: Results): string {
   L.push(`Slowdown vs native (geometric mean over the guests with a native build): interp ${fmtX(gm.interpVsNative)}×, bt ${fmtX(gm.btVsNative)}×, ` +
     `qemu ${fmtX(gm.qemuVsNative)}×, v86 ${fmtX(gm.v86VsNative)}×.`);
   L.push('');
+  const cg = res.cpuGeomean;
+  if (Object.keys(cg).length) {
+    L.push(`By CPU time instead (user + system of the whole process, all threads; less sensitive to other load on the machine), geometric means: ` +
+      `bt speed-up ${fmtX(cg.btSpeedup)}, bt ÷ native ${fmtX(cg.btVsNative)}, bt ÷ qemu ${fmtX(cg.btVsQemu)}, bt ÷ v86 ${fmtX(cg.btVsV86)}.`);
+    L.push('');
+  }
   const cp = res.codepage;
   if (Object.keys(cp).length) {
     L.push(`Data on code pages (mix-codepage time ÷ mix time; the same work, arrays sharing 4 KiB pages with the code that writes them): ` +

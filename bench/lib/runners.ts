@@ -162,6 +162,8 @@ export function makeRunners(ctx: RunnerContext): Record<RunnerName, Runner> {
 
 export interface ProcessResult {
   wallMs: number;
+  /** CPU time (user + system, all threads) of the process; undefined where it cannot be read. */
+  cpuMs?: number;
   status: number | null;
   signal: string | null;
   stdout: string;
@@ -170,9 +172,26 @@ export interface ProcessResult {
   spawnError?: string;
 }
 
-/** Run one process to completion, measuring its wall time (spawn to exit). */
+/**
+ * CPU time (ms) used so far by this process's waited-for children: cutime + cstime of
+ * /proc/self/stat (Linux; clock ticks of 10 ms). Runs are sequential, so the difference around one
+ * run is that child's CPU time — robust against other load on the machine, unlike wall time.
+ */
+export function childCpuMs(): number | undefined {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields after the command: state(3) ... cutime(16) cstime(17) -> indices 13, 14 here
+    return (Number(f[13]) + Number(f[14])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Run one process to completion, measuring its wall time (spawn to exit) and CPU time. */
 export function runProcess(inv: Invocation, timeoutMs: number): Promise<ProcessResult> {
   return new Promise((resolve) => {
+    const cpu0 = childCpuMs();
     const t0 = process.hrtime.bigint();
     let stdout = '', stderr = '', timedOut = false, settled = false;
     const child = spawn(inv.cmd, inv.args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -186,7 +205,9 @@ export function runProcess(inv: Invocation, timeoutMs: number): Promise<ProcessR
       settled = true;
       clearTimeout(timer);
       const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-      resolve({ wallMs, status, signal, stdout, stderr, timedOut, spawnError });
+      const cpu1 = childCpuMs();
+      const cpuMs = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
+      resolve({ wallMs, cpuMs, status, signal, stdout, stderr, timedOut, spawnError });
     };
     child.on('error', (e) => done(null, null, e.message));
     child.on('close', (status, signal) => done(status, signal));
