@@ -9,8 +9,8 @@
  *     model < 3 and stepping < 3, software must ignore the SEP bit);
  *   - leaf 1 EDX reports ONLY features that are really implemented. Where a feature is an
  *     instruction, its presence is taken from the instruction table itself, so a bit can never
- *     claim an opcode nobody implemented. No FPU (bit 0): x87 does not exist yet (the escapes raise
- *     #NM/#UD, ops/system.ts); no MMX/SSE/FXSR, no VME/PVI, no PAE, no APIC, no MTRR/PAT, no MCE/MCA,
+ *     claim an opcode nobody implemented. FPU (bit 0): the x87 FPU (ops/fpu.ts, src/cpu/fpu/);
+ *     no MMX/SSE/FXSR (no FXSAVE/FXRSTOR), no VME/PVI, no PAE, no APIC, no MTRR/PAT, no MCE/MCA,
  *     no DE (debug breakpoints are not implemented).
  *   - leaf 1 EBX and ECX are 0 (no CLFLUSH, one logical processor, no SSE3+, no hypervisor bit).
  *
@@ -52,6 +52,7 @@ let featureCache = -1;
  *  PGE  – CR4.PGE writes are accepted; global pages are treated as ordinary ones (every CR3
  *         write flushes the whole TLB), which the architecture permits (SDM Vol. 3 §4.10.4.1).
  *  CMOV – CMOVcc (0F 40-4F).
+ *  FPU  – the x87 escapes D8-DF (ops/fpu.ts).
  */
 export function cpuidFeatures(): number {
   if (featureCache >= 0) return featureCache;
@@ -63,6 +64,9 @@ export function cpuidFeatures(): number {
   let cmov = true;
   for (let cc = 0; cc < 16; cc++) if (!TABLE[0x140 + cc]) cmov = false;
   if (cmov) f |= FEAT_CMOV;
+  let fpu = true;
+  for (let op = 0xd8; op <= 0xdf; op++) if (!TABLE[op]) fpu = false;
+  if (fpu) f |= FEAT_FPU;
   // The table is complete once every instruction module is loaded; only cache then.
   if (TABLE[0x1a2]) featureCache = f;
   return f;

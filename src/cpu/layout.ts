@@ -73,6 +73,24 @@ export const S_SYSENTER_CS = 104, S_SYSENTER_ESP = 105, S_SYSENTER_EIP = 106;
 export const S_TSC_OFFSET_LO = 107, S_TSC_OFFSET_HI = 108;
 /** TLB permission bits an ordinary data read / write at the current CPL needs (kept in sync with CPL). */
 export const S_RMASK = 109, S_WMASK = 110;
+
+// ---- x87 FPU state (src/cpu/fpu/state.ts; SDM Vol. 1 §8.1) ----
+/** Control word (bit 6 reads as 1), status word (TOP in bits 11-13; ES/B derived from the flags and
+ *  masks), tag word (2 bits per PHYSICAL register R0-R7: 00 valid, 01 zero, 10 special, 11 empty). */
+export const S_FPU_CW = 112, S_FPU_SW = 113, S_FPU_TW = 114;
+/** Last non-control instruction: EIP (the linear address in real/virtual-8086 mode), CS selector,
+ *  opcode (11 bits: low 3 bits of the first opcode byte << 8 | ModRM); last memory operand: offset, selector. */
+export const S_FPU_FIP = 115, S_FPU_FCS = 116, S_FPU_FOP = 117, S_FPU_FDP = 118, S_FPU_FDS = 119;
+/** 0 until the FPU state is first used: the all-zero state left by Cpu.reset() reads as "after FNINIT". */
+export const S_FPU_READY = 120;
+/** IGNNE# asserted (PC platform: a write to port F0h after FERR#/IRQ 13; cleared when FERR# drops). */
+export const S_FPU_IGNNE = 121;
+/** Data registers R0-R7: 8 × 16 bytes from slot S_FPU_REGS (64-bit significand little-endian, then
+ *  the 16-bit sign|exponent, 6 bytes padding). ST(i) is R((TOP + i) mod 8). Slots 128-159. */
+export const S_FPU_REGS = 128;
+export const FPU_REGS_BYTE = STATE_BASE + 4 * S_FPU_REGS;
+export const FPU_REG_STRIDE = 16;
+
 export const STATE_SLOTS = 1024;
 
 // ---- EFLAGS bits (SDM Vol. 1 §3.4.3) ----

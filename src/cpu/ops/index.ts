@@ -13,3 +13,4 @@ import './string.js';
 import './io.js';
 import './farcontrol.js';
 import './system.js';
+import './fpu.js';

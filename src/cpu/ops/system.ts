@@ -1,6 +1,6 @@
 /**
  * System instructions (SDM Vol. 2 pages of the same names; Vol. 3 chapters 2, 5, 6):
- *   HLT, CLI/STI, PUSHF/POPF, WAIT and the x87 escapes D8-DF (no FPU: #NM / #UD),
+ *   HLT, CLI/STI, PUSHF/POPF (the x87 escapes D8-DF and WAIT are in ops/fpu.ts),
  *   0F 00 group (SLDT STR LLDT LTR VERR VERW), 0F 01 group (SGDT SIDT LGDT LIDT SMSW LMSW INVLPG),
  *   LAR, LSL, ARPL, CLTS, INVD, WBINVD, UD2, MOV to/from CR0/2/3/4 and DR0-7, RDTSC, RDMSR,
  *   WRMSR, RDPMC, CPUID, SYSENTER, SYSEXIT.
@@ -14,9 +14,6 @@
  * are one helper call that sets EIP, followed by EXITH.
  *
  * Not implemented (and documented where it matters):
- *   - x87: there is no FPU (CPUID.1:EDX.FPU = 0). D8-DF raise #NM when CR0.EM or CR0.TS is set
- *     (so an OS can emulate), otherwise #UD. WAIT/FWAIT raises #NM when CR0.TS and CR0.MP are both
- *     set, otherwise it does nothing (with no FPU there is never a pending x87 exception).
  *   - Debug breakpoints: DR0-DR7 are stored and read back (DR4/DR5 alias DR6/DR7 unless CR4.DE;
  *     DR7.GD general detection raises #DB), but enabling an instruction/data/I/O breakpoint in DR7
  *     (any L0-L3/G0-G3 bit) throws a host Error naming the missing feature instead of silently
@@ -31,7 +28,7 @@
 import type { Builder } from '../builder.js';
 import { cpuid } from '../cpuid.js';
 import { FM_MODRM } from '../decode.js';
-import { EXC_DB, EXC_GP, EXC_NM, EXC_UD, raise } from '../exceptions.js';
+import { EXC_DB, EXC_GP, EXC_UD, raise } from '../exceptions.js';
 import { materializeFlags } from '../flags.js';
 import { defHelper } from '../helpers.js';
 import {
@@ -208,25 +205,6 @@ def(0x9d, 'popf', 0, (b, i, ctx) => {
   b.call(H_POPF, b.imm((i.o32 ? 1 : 0) | (ctx.stack32 ? 2 : 0)), 0, ctx.nextEip);
   exitHelper(b, ctx);
 });
-
-// ================================================================ x87 (absent) and WAIT
-
-// ESC D8-DF (SDM Vol. 3 §2.5, Table 2-2 "Action Taken By x87 FPU Instructions for Different Combinations of EM, MP, and TS"): EM or TS → #NM, so an OS
-// may emulate or lazily switch; with neither set there is no FPU to execute it: #UD.
-const H_X87 = defHelper('x87_absent', (cpu) => {
-  const cr0 = cpu.st[S_CR0];
-  if ((cr0 & (CR0_EM | CR0_TS)) !== 0) raise(cpu, EXC_NM);
-  raise(cpu, EXC_UD);
-});
-for (let op = 0xd8; op <= 0xdf; op++) def(op, 'x87', FM_MODRM, (b, _i, ctx) => alwaysFault(b, ctx, H_X87));
-
-// WAIT/FWAIT (9B): #NM if CR0.MP and CR0.TS are both set (SDM "WAIT/FWAIT"); otherwise a no-op,
-// since without an FPU no unmasked x87 exception can be pending.
-const H_WAIT = defHelper('wait', (cpu) => {
-  if ((cpu.st[S_CR0] & (CR0_MP | CR0_TS)) === (CR0_MP | CR0_TS)) raise(cpu, EXC_NM);
-  return 0;
-});
-def(0x9b, 'wait', 0, (b) => { b.call(H_WAIT); });
 
 // ================================================================ descriptors
 
