@@ -1,6 +1,8 @@
 /**
  * A headless IA-32 PC: CPU, RAM (+ optional firmware ROM), port I/O bus with a 16550 UART at 0x3F8,
- * QEMU's isa-debug-exit at 0xF4 and the 0xE9 debug console; loaders; the run loop.
+ * QEMU's isa-debug-exit at 0xF4 and the 0xE9 debug console, the PC/AT platform devices (pc.ts:
+ * PIC, PIT, RTC/CMOS, i8042, ports 0x61/0x92, PCI) on deterministic virtual time; loaders; the
+ * run loop.
  */
 import { type Block } from '../cpu/block.js';
 import { FAULT, TripleFault } from '../cpu/exceptions.js';
@@ -16,6 +18,7 @@ import { Cpu, type PhysBus } from '../cpu/state.js';
 import { IoBus } from '../devices/bus.js';
 import { DebugConsole, DebugExit } from '../devices/debugexit.js';
 import { Uart16550 } from '../devices/uart16550.js';
+import { cpuidFeatures, FEAT_FPU } from '../cpu/cpuid.js';
 import { Interpreter, type EngineHost } from '../interp/interpreter.js';
 import { CodeCache } from '../jit/cache.js';
 import { BinaryTranslator } from '../jit/engine.js';
@@ -23,6 +26,7 @@ import { ImageError } from './elf.js';
 import { BOOT_CS, BOOT_DS, LINUX_GDT_ADDR, loadLinux, type LinuxBootInfo } from './linux.js';
 import { loadMultiboot, MULTIBOOT_BOOTLOADER_MAGIC } from './multiboot.js';
 import { formatTrace } from './trace.js';
+import { PcPlatform } from './pc.js';
 
 export type EngineName = 'interp' | 'bt';
 export const ENGINES: readonly EngineName[] = ['interp', 'bt'];
@@ -36,7 +40,14 @@ export interface MachineOptions {
   trace?: (line: string) => void;
   /** On reset (triple fault, ...) stop instead of restarting (like QEMU -no-reboot). Default true. */
   noReboot?: boolean;
+  /** RTC time at virtual time 0: ms since the Unix epoch or a Date (default: the host clock at creation). */
+  rtcTime?: number | Date;
+  /** Virtual nanoseconds per retired instruction (default 1). Virtual time drives the PIT, RTC and UART timeouts. */
+  nsPerInstruction?: number;
 }
+
+/** Consecutive timer events skipped while halted without any interrupt reaching the CPU before run() gives up. */
+const MAX_IDLE_SKIPS = 100_000;
 
 export interface Registers {
   eax: number; ecx: number; edx: number; ebx: number; esp: number; ebp: number; esi: number; edi: number;
@@ -76,6 +87,12 @@ export class Machine {
   private stopRequested: StopReason | null = null;
   private stopMessage = '';
   private serialListeners: ((text: string) => void)[] = [];
+  /** The PC platform devices and the virtual clock. */
+  readonly pc: PcPlatform;
+  /** A device asked for a system reset (with noReboot === false); handled by the run loop. */
+  private resetPending: string | null = null;
+  /** Machine resets performed (noReboot === false). */
+  resets = 0;
 
   constructor(options: MachineOptions = {}) {
     this.options = options;
@@ -104,6 +121,12 @@ export class Machine {
     };
     this.debugConsole.onByte = (b) => { this.debugLog += String.fromCharCode(b); };
     this.debugExit.onExit = (code) => { this.exitCode = code; this.stopRequested = 'exit'; };
+    const rtcTime = options.rtcTime instanceof Date ? options.rtcTime.getTime() : options.rtcTime;
+    this.pc = new PcPlatform(
+      { st: this.cpu.st, io: this.io, uart: this.uart, onReset: (why) => this.requestReset(why) },
+      { ramBytes: mib << 20, rtcTime, nsPerInstruction: options.nsPerInstruction, fpu: (cpuidFeatures() & FEAT_FPU) !== 0 },
+    );
+    this.irqSource = this.pc.pic;
     this.cache = new CodeCache(this.cpu);
     const trace = options.trace;
     const host: EngineHost = {
@@ -124,7 +147,10 @@ export class Machine {
   get instructions(): number { return this.engine.instructions; }
 
   private betweenBlocks(): boolean {
-    if (this.stopRequested) return true;
+    // Stop requests, resets and a timer reprogrammed to fire before the end of the running slice
+    // (pc.clock.preempt) end the slice here, before any boundary work, so that the next run
+    // repeats this boundary exactly (both engines see the same boundaries after port I/O).
+    if (this.stopRequested || this.resetPending !== null || this.pc.clock.preempt) return true;
     const st = this.cpu.st;
     if (st[S_INHIBIT_IRQ]) { st[S_INHIBIT_IRQ] = 0; return false; }
     if (st[S_IRQ_PENDING] && (st[S_EFLAGS] & F_IF) && this.irqSource) {
@@ -143,8 +169,29 @@ export class Machine {
     return false;
   }
 
-  /** The interrupt controller (PIC) plugs in here. */
+  /** The interrupt controller: the PC's 8259A pair (pc.pic). */
   irqSource: { acknowledge(): number } | null = null;
+
+  /**
+   * A device pulsed the reset line (i8042 0xFE, port 0x92 bit 0, 0xCF9). With noReboot (the
+   * default) the run stops with reason 'reset'; otherwise the machine resets and continues.
+   */
+  requestReset(why: string): void {
+    if (this.options.noReboot !== false) this.stop('reset', `guest requested a system reset: ${why}`);
+    else this.resetPending = why;
+  }
+
+  /** CPU to its power-on state, devices reset, translations dropped; virtual time continues. */
+  resetMachine(): void {
+    const clock = this.pc.clock;
+    const t = clock.now();
+    this.cpu.reset();
+    clock.setNow(t);
+    this.pc.reset();
+    this.cache.flush();
+    this.resetPending = null;
+    this.resets++;
+  }
 
   /** Load a multiboot ELF kernel and set the multiboot entry state. */
   loadMultiboot(image: Uint8Array, cmdline = ''): void {
@@ -222,10 +269,15 @@ export class Machine {
     }
     const before = this.stepper.instructions;
     this.stopRequested = null;
+    this.pc.clock.runDue();
+    if (this.resetPending !== null) this.resetMachine();
     try {
       this.stepper.run(1);
     } catch (e) {
-      if (e instanceof TripleFault) return this.result('reset', 0, `triple fault: ${e.message}`);
+      if (e instanceof TripleFault) {
+        if (this.options.noReboot === false) { this.resetMachine(); return { reason: 'reset', exitCode: this.exitCode, instructions: 0, message: `triple fault (${e.message}); machine reset` }; }
+        return this.result('reset', 0, `triple fault: ${e.message}`);
+      }
       throw e;
     }
     const n = this.stepper.instructions - before;
@@ -264,35 +316,53 @@ export class Machine {
   }
 
   /**
-   * Run until the guest exits (port 0xF4), halts with interrupts off, resets with noReboot,
-   * or `maxInstructions` retire. Synchronous.
+   * Run until the guest exits (port 0xF4), halts with interrupts off (or with nothing left that
+   * could wake it), resets with noReboot, or `maxInstructions` retire. Synchronous.
+   *
+   * Virtual time (pc.clock) advances with retired instructions. Each engine slice is bounded by
+   * the next timer deadline, so a timer interrupt is raised at the first block boundary at or after
+   * its deadline, identically for every engine. A CPU halted with IF = 1 skips virtual time to
+   * the next deadline instead of spinning.
    */
   run(maxInstructions = Number.MAX_SAFE_INTEGER): RunResult {
     const start = this.engine.instructions;
     const st = this.cpu.st;
+    const clock = this.pc.clock;
     this.stopRequested = null;
+    let idleSkips = 0;
     try {
-      while (this.engine.instructions - start < maxInstructions) {
-        const left = maxInstructions - (this.engine.instructions - start);
-        this.engine.run(Math.min(left, 1_000_000));
+      for (;;) {
+        clock.runDue();
         if (this.stopRequested) break;
-        if (st[S_HALTED]) {
-          if ((st[S_EFLAGS] & F_IF) === 0 || !this.irqSource) {
-            return this.result('halt', start, (st[S_EFLAGS] & F_IF) === 0 ? 'guest halted with interrupts disabled' : 'guest halted and no interrupt source can wake it');
+        if (this.resetPending !== null) { this.resetMachine(); continue; }
+        const done = this.engine.instructions - start;
+        if (done >= maxInstructions) break;
+        if (st[S_HALTED] && !(st[S_IRQ_PENDING] && (st[S_EFLAGS] & F_IF))) {
+          if ((st[S_EFLAGS] & F_IF) === 0) return this.result('halt', start, 'guest halted with interrupts disabled');
+          const next = clock.nextDeadline();
+          if (next === Infinity) return this.result('halt', start, 'guest halted waiting for interrupts (no timer armed)');
+          if (++idleSkips > MAX_IDLE_SKIPS) {
+            return this.result('halt', start, `guest halted: ${MAX_IDLE_SKIPS} timer events passed without waking the CPU (interrupts masked?)`);
           }
-          // Wait for an interrupt: devices with timers advance here (PIT/RTC arrive with the PC platform).
-          return this.result('halt', start, 'guest halted waiting for interrupts');
+          clock.skipTo(next);
+          continue;
+        }
+        idleSkips = 0;
+        const budget = Math.max(1, Math.min(maxInstructions - done, 1_000_000, clock.instructionsUntil(clock.nextDeadline())));
+        clock.sliceEnd = clock.now() + budget * clock.nsPerInstruction;
+        clock.preempt = false;
+        try {
+          this.engine.run(budget);
+        } catch (e) {
+          if (!(e instanceof TripleFault)) throw e;
+          if (this.options.noReboot !== false) return this.result('reset', start, `triple fault: ${e.message}`);
+          this.resetMachine();
+        } finally {
+          clock.sliceEnd = Infinity;
+          clock.preempt = false;
         }
       }
     } catch (e) {
-      if (e instanceof TripleFault) {
-        if (this.options.noReboot === false) {
-          this.cpu.reset();
-          this.cache.flush();
-          return this.result('reset', start, `triple fault (${e.message}); machine reset`);
-        }
-        return this.result('reset', start, `triple fault: ${e.message}`);
-      }
       const msg = e instanceof Error ? e.message : String(e);
       const cs = st[segSlot(SEG_CS, SEG_SEL)], eip = st[S_INSN_EIP];
       return this.result('error', start, `${msg} (at ${cs.toString(16).padStart(4, '0')}:${(eip >>> 0).toString(16).padStart(8, '0')})`);
