@@ -4,7 +4,7 @@
  * exit_group; everything else returns -ENOSYS). This lets the same binary run natively on the host
  * and inside the emulator — the host CPU is the oracle for user-level instruction semantics.
  */
-import { F_FIXED, F_IF, R_EAX, R_EBX, R_ECX, R_EDX, R_ESP, S_CR0, S_CR3, S_EFLAGS, S_EIP, S_GDTR_BASE, S_GDTR_LIMIT, SEG_ATTR, SEG_BASE, SEG_CS, SEG_HI, SEG_LIMIT, SEG_LO, SEG_SEL, segSlot, CR0_PE, CR0_PG, CR0_WP, S_HALTED } from '../cpu/layout.js';
+import { F_FIXED, F_IF, R_EAX, R_EBX, R_ECX, R_EDX, R_ESP, S_CR0, S_CR3, S_EFLAGS, S_EIP, S_GDTR_BASE, S_GDTR_LIMIT, SEG_ATTR, SEG_BASE, SEG_CS, SEG_HI, SEG_LIMIT, SEG_LO, SEG_SEL, segSlot, CR0_MP, CR0_NE, CR0_PE, CR0_PG, CR0_WP, S_HALTED } from '../cpu/layout.js';
 import { readLin8 } from '../cpu/memory.js';
 import { setCpl } from '../cpu/paging.js';
 import type { Cpu } from '../cpu/state.js';
@@ -87,7 +87,8 @@ export function loadUserElf(m: Machine, data: Uint8Array): UserProcess {
   st[S_GDTR_BASE] = gdtLin;
   st[S_GDTR_LIMIT] = 39;
   st[S_CR3] = PD;
-  st[S_CR0] = CR0_PE | CR0_PG | CR0_WP | 0x10;
+  // NE and MP as Linux sets them (x87 errors are #MF, WAIT honours TS); ET = 0x10.
+  st[S_CR0] = CR0_PE | CR0_PG | CR0_WP | CR0_NE | CR0_MP | 0x10;
   st[S_EFLAGS] = F_FIXED | F_IF;
   for (let s = 0; s < 6; s++) {
     const code = s === SEG_CS;

@@ -657,6 +657,22 @@ function genArith(g: Gen): void {
       });
     }
   }
+  // Unmasked exceptions on register destinations: overflow/underflow deliver a bias-adjusted result
+  // (exponent ∓ 24576), invalid/zero-divide/denormal leave the destination unchanged
+  for (const op of ops) {
+    for (let k = 0; k < 40; k++) {
+      let [a, b] = pair(g);
+      if (k % 2 === 0) {
+        const big = k % 4 === 0;
+        a = big ? g.normal(16000, 16383) : g.normal(-16382, -16000);
+        b = op.startsWith('fdiv') ? (big ? g.normal(-16382, -16000) : g.normal(16000, 16383)) : (big ? g.normal(0, 16383) : g.normal(-16382, 0));
+        if (op.startsWith('fadd') || op.startsWith('fsub')) b = big ? g.normal(16380, 16383) : g.normal(-16382, -16370);
+      }
+      const cw = 0x40 | r.pick([0x00, 0x20, 0x22, 0x30, 0x28]) | r.pick(PCS) | r.pick(RCS);
+      const body = k % 3 === 2 ? [`${op}p st(1), st`] : [`${op} st, st(1)`];
+      g.add({ family: 'arith', name: `${op}.unmasked`, cw, stack: [a, b], body, swMask: SW_ARITH });
+    }
+  }
   // Empty operands (stack underflow), masked and unmasked
   for (const body of [['fadd st, st(1)'], ['fmulp st(1), st'], ['fdiv st(2), st'], ['fsub dword ptr [m_{id}]']]) {
     for (const cw of [0x037f, 0x037e]) {
@@ -863,7 +879,9 @@ function genTransc(g: Gen): void {
     g.add({ family: 'transc', name: 'fyl2x', cw: cwFor(g, k % 8 === 7), stack: [x, y], body: ['fyl2x'], swMask: SW_ARITH, tolUlps: T });
   }
   for (let k = 0; k < 60; k++) {
-    const x = r.int(5) === 0 ? r.pick(SPECIALS) : g.normal(-70, -2);
+    // documented domain |x| < 1 − √2/2 ≈ 0.29 (outside: undefined); NaNs and zeros are in the table
+    let x = r.int(5) === 0 ? r.pick(SPECIALS) : g.normal(-70, -3);
+    if (isNormalish(x) ? (x.se & 0x7fff) >= 0x3ffd : (x.se & 0x7fff) === 0x7fff && (x.m & ~J) === 0n) x = fromDouble(-0.2);
     const y = r.int(5) === 0 ? r.pick(SPECIALS) : r.bool() ? fromDouble(1) : g.normal(-5, 5);
     g.add({ family: 'transc', name: 'fyl2xp1', cw: cwFor(g, k % 8 === 7), stack: [x, y], body: ['fyl2xp1'], swMask: SW_ARITH, tolUlps: T });
   }
