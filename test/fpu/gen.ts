@@ -741,6 +741,11 @@ function genCmp(g: Gen): void {
     }
   }
   const EFL = 0x8d5; // CF PF AF ZF SF OF
+  // FCOMI flags consumed by SETcc / Jcc in the same block
+  for (let k = 0; k < 20; k++) {
+    const [a, b] = pick();
+    g.add({ family: 'cmp', name: 'fcomi.setcc', cw: 0x037f, stack: [a, b], body: ['add ecx, 1', r.bool() ? 'fucomi st, st(1)' : 'fcomip st, st(1)', 'setb al', 'sete ah', 'jp 1f', 'or ah, 0x10', '1:'], eflMask: EFL, swMask: 0xffff & ~(C0 | C2 | C3) });
+  }
   for (const insn of ['fcomi st, st(1)', 'fcomip st, st(1)', 'fucomi st, st(1)', 'fucomip st, st(1)']) {
     for (let k = 0; k < 45; k++) {
       const [a, b] = pick();
@@ -770,6 +775,13 @@ function genStack(g: Gen): void {
     for (let f = 0; f < 8; f++) {
       const efl = 0x202 | (f & 1 ? 1 : 0) | (f & 2 ? 0x40 : 0) | (f & 4 ? 0x4 : 0);
       g.add({ family: 'stack', name: `fcmov${c}`, cw: 0x037f, stack: [g.any(), g.any()], body: [`fcmov${c} st, st(1)`], efl, eflMask: 0x45, swMask: SW_ARITH });
+    }
+  }
+  // FCMOVcc reading lazily computed flags of the previous instruction in the same block
+  for (const c of conds) {
+    for (let k = 0; k < 4; k++) {
+      const a = r.pick([0, 1, 2, 3, 0x7f, 0x80, 0xff, -1]), b = r.pick([0, 1, 2, 3, 0x7f, 0x80, -1]);
+      g.add({ family: 'stack', name: `fcmov${c}.lazy`, cw: 0x037f, stack: [g.any(), g.any()], body: [`mov ecx, ${a}`, `cmp ecx, ${b}`, `fcmov${c} st, st(1)`], eflMask: 0x8d5, swMask: SW_ARITH });
     }
   }
   g.add({ family: 'stack', name: 'fcmov.empty', cw: 0x037f, stack: [fromDouble(1)], body: ['fcmovnb st, st(2)'], efl: 0x202, eflMask: 0x45, swMask: SW_ARITH });
