@@ -73,6 +73,16 @@ function emitShift(b: Builder, i: Insn, kind: number, bits: number, count: numbe
     else res = b.op2(U.SHL, v, count);
     storeRM(b, i, addr, bits, res);
     lazy(b, ccOp(kind === 5 ? CC_SHR : kind === 7 ? CC_SAR : CC_SHL, bits), res, v, count);
+  } else if (bits === 32 && kind < 2) {
+    // 32-bit ROL/ROR inline: CF is the bit rotated into the LSB (ROL) or MSB (ROR); OF (defined
+    // for count 1) is MSB XOR CF (ROL) or the XOR of the two top bits (ROR).
+    const res = b.op2(kind === 0 ? U.ROL : U.ROR, v, count);
+    const msb = b.opi(U.SHRI, res, 31);
+    const cf = kind === 0 ? b.opi(U.ANDI, res, 1) : msb;
+    const of = kind === 0 ? b.op2(U.XOR, msb, cf) : b.opi(U.ANDI, b.op2(U.XOR, msb, b.opi(U.SHRI, res, 30)), 1);
+    const fl = b.op2(U.OR, cf, b.opi(U.SHLI, of, 11));
+    storeRM(b, i, addr, bits, res);
+    b.defer(U.SETF, 0, fl, F_CF | F_OF, 0);
   } else {
     const imm = kind | (bits << 4);
     const res = b.call(H_ROT, v, count, imm);
