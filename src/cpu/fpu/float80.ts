@@ -90,11 +90,23 @@ const masked = (e: number): boolean => (fx.masks & e) !== 0;
 
 // ---------------------------------------------------------------- BigInt utilities
 
+const B32 = 1n << 32n, B53 = 1n << 53n, B64 = 1n << 64n, B128 = 1n << 128n;
+
+/** Number of significant bits of x ≥ 0 (hot: every rounding step). */
 export function bitLen(x: bigint): number {
+  if (x < B53) {
+    if (x < B32) { const n = Number(x); return n === 0 ? 0 : 32 - Math.clz32(n); }
+    const n = Number(x); // exact below 2^53
+    return 32 + 32 - Math.clz32(Math.floor(n / 4294967296));
+  }
+  if (x < B64) return 64 - Math.clz32(Number(x >> 32n));
+  if (x < B128) {
+    const hi = Number(x >> 96n);
+    return hi !== 0 ? 128 - Math.clz32(hi) : 96 - Math.clz32(Number(x >> 64n));
+  }
   let n = 0;
-  while (x >= 1n << 64n) { x >>= 64n; n += 64; }
-  const hi = Number(x >> 32n), lo = Number(x & 0xffffffffn);
-  return n + (hi !== 0 ? 64 - Math.clz32(hi) : lo !== 0 ? 32 - Math.clz32(lo) : 0);
+  while (x >= B128) { x >>= 64n; n += 64; }
+  return n + bitLen(x);
 }
 
 /** Finite value as exact m × 2^e (m ≥ 0). Denormals and pseudo-denormals use exponent 1 − bias. */
@@ -119,20 +131,24 @@ const BIAS_ADJUST = 24576;
 let rInexact = false;
 let rUp = false;
 
+/** 2^k as BigInt for small k (avoids allocating shift constants on every rounding). */
+const POW2: bigint[] = [];
+for (let k = 0; k <= 320; k++) POW2.push(1n << BigInt(k));
+const pow2 = (k: number): bigint => (k <= 320 ? POW2[k]! : 1n << BigInt(k));
+
 /** Drop `sh` low bits of m, rounding per RC; sets rInexact / rUp (magnitude increased). */
 function roundBits(sign: number, m: bigint, sh: number): bigint {
   rInexact = false;
   rUp = false;
-  if (sh <= 0) return sh === 0 ? m : m << BigInt(-sh);
-  const s = BigInt(sh);
-  const rem = m & ((1n << s) - 1n);
-  let q = m >> s;
+  if (sh <= 0) return sh === 0 ? m : m * pow2(-sh);
+  const rem = BigInt.asUintN(sh, m);
+  let q = m >> BigInt(sh);
   if (rem === 0n) return q;
   rInexact = true;
   let inc: boolean;
   switch (fx.rc) {
     case RC_NEAREST: {
-      const half = 1n << (s - 1n);
+      const half = pow2(sh - 1);
       inc = rem > half || (rem === half && (q & 1n) === 1n);
       break;
     }
