@@ -5,7 +5,7 @@
  * (exactly, except for documented transcendental tolerances, see build.ts).
  *
  * Each case:
- *   frstor [clean]            all registers +0.0 and empty, CW 037FH, SW 0, pointers 0
+ *   frstor [clean]            all registers +0.0 and empty, CW 037FH, SW 0 (odd cases: C3-C0 set), pointers 0
  *   mov word [cwtmp], CW; fldcw [cwtmp]
  *   fld tbyte [v...]          the input stack (FLD m80 raises no exception)
  *   push EFL; popfd           (cases that read or write EFLAGS)
@@ -164,7 +164,8 @@ export class Gen {
     const name = `case ${id} ${s.name}:`;
     const lines: string[] = [];
     lines.push(`# --- ${id} ${s.name}`);
-    lines.push('  frstor [clean]');
+    // odd cases start with all four condition codes set, to tell "unchanged" from "cleared"
+    lines.push(id % 2 ? '  frstor [cleanc]' : '  frstor [clean]');
     lines.push(`  mov word ptr [cwtmp], 0x${hex(s.cw, 4)}`);
     lines.push('  fldcw [cwtmp]');
     for (let k = s.stack.length - 1; k >= 0; k--) lines.push(`  fld tbyte ptr [${this.val(s.stack[k]!)}]`);
@@ -433,6 +434,8 @@ t_m:   .ascii " m="
 .align 16
 # FRSTOR image (32-bit protected format): CW 037F, SW 0, all empty, registers +0
 clean: .int 0xffff037f, 0xffff0000, 0xffffffff, 0, 0, 0, 0xffff0000
+  .space 80
+cleanc: .int 0xffff037f, 0xffff4700, 0xffffffff, 0, 0, 0, 0xffff0000
   .space 80
 .align 16
 ${data.join('\n')}

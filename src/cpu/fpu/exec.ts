@@ -30,14 +30,14 @@ import { linear, read16, read32, read8, write16, write32, write8 } from '../memo
 import { translate } from '../paging.js';
 import type { Cpu } from '../state.js';
 import {
-  add, bcdIndefinite, begin, C_DENORMAL, C_INF, C_NORMAL, C_QNAN, C_SNAN, C_UNSUPPORTED, C_ZERO, classify,
-  CMP_EQ, CMP_GT, CMP_LT, compare, div, E_DE, E_IE, E_OE, E_PE, E_SF, E_UE, E_ZE, F80, fromBcd, fromF32,
+  add, bcdIndefinite, begin, C_INF, C_NORMAL, C_QNAN, C_SNAN, C_UNSUPPORTED, C_ZERO, classify,
+  CMP_EQ, CMP_GT, CMP_LT, compare, div, E_DE, E_IE, E_SF, E_ZE, F80, fromBcd, fromF32,
   fromF64, fromInt, fx, mul, quiet, remainder, round, roundToInt, scale, sqrt, toBcd, toF32, toF64, toInt,
   xtract, FMT_EXT64, packExt,
 } from './float80.js';
 import {
   errorPending, ferrWait, fixCw, fpuEnsure, fpuInit, freeST, getTop, isEmpty, loadTagWord, pop, push, readPhys,
-  readST, setTop, SW_C0, SW_C1, SW_C2, SW_C3, SW_CC, tagWordImage, updateES, writePhys, writeST, physOf,
+  readST, setTop, SW_C0, SW_C1, SW_C2, SW_C3, tagWordImage, updateES, writePhys, writeST, physOf,
 } from './state.js';
 import { constantBF, f2xm1, fpatan, fsincos, ftan, fyl2x, fyl2xp1, trigOutOfRange } from './transcendental.js';
 
@@ -585,7 +585,7 @@ function execReg(cpu: Cpu, esc: number, reg: number, i: number, modrm: number, i
       deliver(cpu, dst, arith(reg, readST(cpu, 0), readST(cpu, i)), esc === 6);
       return;
     }
-    case 1: return execD9(cpu, reg, i, modrm);
+    case 1: return execD9(cpu, reg, i);
     case 2: {
       if (reg < 4) return fcmov(cpu, reg, i, false);
       if (modrm === 0xe9) { fcom(cpu, isEmpty(st, 1) ? null : readST(cpu, 1), true, 2); return; } // FUCOMPP
@@ -612,7 +612,7 @@ function execReg(cpu: Cpu, esc: number, reg: number, i: number, modrm: number, i
     // falls through (unreachable)
     case 5:
       switch (reg) {
-        case 0: freeST(cpu, i); status(cpu, -1); return; // FFREE
+        case 0: freeST(cpu, i); status(cpu, 0); return; // FFREE (C1 cleared, as on hardware)
         case 1: return fxch(cpu, i);                       // FXCH4 alias
         case 2: case 3: return fstReg(cpu, i, reg === 3);  // FST / FSTP ST(i)
         case 4: fcom(cpu, isEmpty(st, i) ? null : readST(cpu, i), true, 0); return; // FUCOM
@@ -680,7 +680,7 @@ function fcmov(cpu: Cpu, reg: number, i: number, negate: boolean): void {
   status(cpu, 0);
 }
 
-function execD9(cpu: Cpu, reg: number, i: number, modrm: number): void {
+function execD9(cpu: Cpu, reg: number, i: number): void {
   const st = cpu.st;
   switch (reg) {
     case 0: { // FLD ST(i)
@@ -747,7 +747,6 @@ function execD9(cpu: Cpu, reg: number, i: number, modrm: number): void {
         default: return trig(cpu, i === 6 ? 'sin' : 'cos');
       }
   }
-  void modrm;
 }
 
 /** FLD1 FLDL2T FLDL2E FLDPI FLDLG2 FLDLN2 FLDZ: the constants rounded per RC (SDM "FLD1/FLDL2T/..."). */
@@ -842,8 +841,13 @@ function fprem(cpu: Cpu, ieee: boolean): void {
   const st = cpu.st;
   if (isEmpty(st, 0) || isEmpty(st, 1)) { underflow(); deliver(cpu, 0, F80.indefinite(), false); return; }
   const r = remainder(readST(cpu, 0), readST(cpu, 1), ieee);
+  if (r.special) {
+    if (!blocked()) writeST(cpu, 0, r.value);
+    status(cpu, 0, SW_C2, 0);
+    return;
+  }
   if (blocked()) { status(cpu, 0); return; }
   writeST(cpu, 0, r.value);
-  if (r.ccValid) status(cpu, (r.cc & SW_C1) !== 0 ? 1 : 0, SW_C0 | SW_C2 | SW_C3, r.cc);
-  else status(cpu, -1, SW_C2, SW_C2); // partial remainder: C2 = 1
+  // complete: C2 = 0, C0 C3 C1 = Q2 Q1 Q0; partial: C2 = 1 and C0 = C3 = C1 = 0 (as measured on hardware)
+  status(cpu, (r.cc & SW_C1) !== 0 ? 1 : 0, SW_C0 | SW_C2 | SW_C3, r.cc);
 }

@@ -582,8 +582,9 @@ export function xtract(a: F80): [F80, F80] {
   return [fromInt(BigInt(E)), sig];
 }
 
-/** FPREM / FPREM1 result: the new ST(0) and the condition bits (C0 C1 C2 C3 in status-word positions). */
-export interface Rem { value: F80; cc: number; ccValid: boolean; }
+/** FPREM / FPREM1 result: the new ST(0) and C0 C1 C2 C3 (status-word positions); `special`: a NaN or
+ *  invalid operand — C1 and C2 are cleared, C0 and C3 left unchanged (as measured on hardware). */
+export interface Rem { value: F80; cc: number; special: boolean; }
 
 const SW_C0 = 0x100, SW_C1 = 0x200, SW_C2 = 0x400, SW_C3 = 0x4000;
 
@@ -591,14 +592,14 @@ const SW_C0 = 0x100, SW_C1 = 0x200, SW_C2 = 0x400, SW_C3 = 0x4000;
  * FPREM (ieee = false: quotient truncated) and FPREM1 (ieee = true: quotient rounded to nearest
  * even). SDM "FPREM"/"FPREM1" operation: if the exponent difference D < 64 the reduction is
  * complete (C2 = 0; C0, C3, C1 = quotient bits Q2, Q1, Q0); otherwise a partial remainder is
- * computed with N = 32 + (D mod 32) quotient bits (C2 = 1) and C0/C1/C3 are left unchanged.
+ * computed with N = 32 + (D mod 32) quotient bits (C2 = 1; C0, C3, C1 = 0 as on hardware).
  */
 export function remainder(a: F80, b: F80, ieee: boolean): Rem {
   const ca = classify(a), cb = classify(b);
-  if (ca >= C_QNAN || cb >= C_QNAN) return { value: nan2(a, ca, b, cb), cc: 0, ccValid: true };
-  if (ca === C_INF || cb === C_ZERO) return { value: invalid(), cc: 0, ccValid: true };
+  if (ca >= C_QNAN || cb >= C_QNAN) return { value: nan2(a, ca, b, cb), cc: 0, special: true };
+  if (ca === C_INF || cb === C_ZERO) return { value: invalid(), cc: 0, special: true };
   if (ca === C_DENORMAL || cb === C_DENORMAL) fx.exc |= E_DE;
-  if (cb === C_INF || ca === C_ZERO) return { value: a.clone(), cc: 0, ccValid: true };
+  if (cb === C_INF || ca === C_ZERO) return { value: a.clone(), cc: 0, special: false };
   const ea = expOf(a), eb = expOf(b);
   const La = bitLen(a.mant), Lb = bitLen(b.mant);
   const D = (ea + La - 1) - (eb + Lb - 1); // difference of the true (normalized) exponents
@@ -622,12 +623,12 @@ export function remainder(a: F80, b: F80, ieee: boolean): Rem {
   const qq = ma / mb;
   const r = ma - qq * mb;
   const value = r === 0n ? F80.zero(a.sign) : packExt(round(a.sign, r, e, FMT_EXT64, true));
-  return { value, cc: SW_C2, ccValid: false };
+  return { value, cc: SW_C2, special: false };
 
   function finish(sign: number, r: bigint, e: number, q: bigint): Rem {
     const value = r === 0n ? F80.zero(a.sign) : packExt(round(sign, r, e, FMT_EXT64, true));
     const cc = ((q & 4n) ? SW_C0 : 0) | ((q & 2n) ? SW_C3 : 0) | ((q & 1n) ? SW_C1 : 0);
-    return { value, cc, ccValid: true };
+    return { value, cc, special: false };
   }
 }
 
