@@ -141,7 +141,8 @@ interface Spec {
 }
 
 export class Gen {
-  readonly r = new Rng(0x87f0_0001);
+  /** FPU_DIFF_SEED (developer exploration) replaces the fixed seed. */
+  readonly r = new Rng(process.env.FPU_DIFF_SEED ? Number(process.env.FPU_DIFF_SEED) : 0x87f0_0001);
   cases: CaseInfo[] = [];
   private text: string[] = [];
   private data: string[] = [];
@@ -764,6 +765,24 @@ function genStack(g: Gen): void {
     const st = Array.from({ length: n }, () => g.any());
     const insn = r.pick(['fxch st(1)', `fxch st(${r.int(8)})`, 'fincstp', 'fdecstp', `ffree st(${r.int(8)})`, 'fnop', 'fld1', 'fldz', 'fld st(0)', 'fstp st(0)']);
     g.add({ family: 'stack', name: insn.split(' ')[0]!, cw: cwFor(g, k % 3 === 2), stack: st, body: [insn], swMask: insn.startsWith('fxch') || insn.startsWith('f') ? SW_ARITH : 0xffff });
+  }
+  // Random stack depths (empty registers, full stack) × stack-shaping instructions, masked and unmasked
+  const shaping = (): string => r.pick([
+    `fxch st(${r.int(8)})`, `fld st(${r.int(8)})`, `fst st(${r.int(8)})`, `fstp st(${r.int(8)})`, `ffree st(${r.int(8)})`,
+    'fincstp', 'fdecstp', 'fchs', 'fabs', 'fxtract', 'fptan', 'fsincos', 'fld1', 'fldpi', 'fild dword ptr [m_{id}]',
+    'fbld tbyte ptr [m_{id}]', 'fistp dword ptr [obuf]', 'fbstp tbyte ptr [obuf]', 'fstp tbyte ptr [obuf]', 'fcompp', 'fucompp',
+    'fcomip st, st(1)', `faddp st(${r.int(8)}), st`, `fsubrp st(${r.int(8)}), st`, `fmul st, st(${r.int(8)})`, 'fyl2x', 'fpatan',
+    'fscale', 'fprem', 'fsqrt', 'frndint', 'ftst', 'fxam', `fcmovne st, st(${r.int(8)})`, 'fld dword ptr [m_{id}]',
+  ]);
+  for (let k = 0; k < 200; k++) {
+    const n = r.pick([0, 1, 2, 7, 8, r.int(9)]);
+    const st = Array.from({ length: n }, () => (r.int(3) === 0 ? g.any() : g.normal(-4, 4)));
+    const insn = shaping();
+    const trig = /fptan|fsincos|fyl2x|fpatan/.test(insn);
+    g.add({
+      family: 'stack', name: `depth${n}.${insn.split(' ')[0]}`, cw: cwFor(g, k % 2 === 1), stack: st, body: [insn],
+      data: ['m_{id}: .int 0x3f800000, 0x12345678, 0'], efl: 0x202, eflMask: 0x8d5, swMask: SW_ARITH & ~C2, memDwords: 3, tolUlps: trig ? 2 : 0,
+    });
   }
   // Stack overflow: pushing onto a full stack (masked: indefinite; unmasked: nothing)
   for (const insn of ['fld1', 'fld st(3)', 'fild word ptr [m_{id}]', 'fld dword ptr [m_{id}]', 'fxtract', 'fptan', 'fsincos']) {

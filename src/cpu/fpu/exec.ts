@@ -364,12 +364,11 @@ function execMem(cpu: Cpu, esc: number, reg: number, seg: number, addr: number, 
       else b = fromInt(BigInt((read16(cpu, seg, addr) << 16) >> 16));
       recordPointers(cpu, imm, addr);
       if (reg === 2 || reg === 3) {
-        // FCOM/FCOMP (FICOM/FICOMP): a denormal single/double source already raised DE
+        // FCOM/FCOMP (FICOM/FICOMP)
         fcom(cpu, b, false, reg === 3 ? 1 : 0);
         return;
       }
       if (isEmpty(st, 0)) { underflow(); deliver(cpu, 0, F80.indefinite(), false); return; }
-      if (blocked()) { status(cpu, 0); return; } // unmasked DE from the conversion
       deliver(cpu, 0, arith(reg, readST(cpu, 0), b), false);
       return;
     }
@@ -378,7 +377,7 @@ function execMem(cpu: Cpu, esc: number, reg: number, seg: number, addr: number, 
         case 0: { // FLD m32fp
           const bits = read32(cpu, seg, addr);
           recordPointers(cpu, imm, addr);
-          pushChecked(cpu, () => loadConverted(fromF32(bits)));
+          fldConverted(cpu, fromF32(bits));
           return;
         }
         case 2: case 3: { // FST/FSTP m32fp
@@ -433,7 +432,7 @@ function execMem(cpu: Cpu, esc: number, reg: number, seg: number, addr: number, 
         case 0: { // FLD m64fp
           const bits = rd64(cpu, seg, addr);
           recordPointers(cpu, imm, addr);
-          pushChecked(cpu, () => loadConverted(fromF64(bits)));
+          fldConverted(cpu, fromF64(bits));
           return;
         }
         case 2: case 3: storeFloat(cpu, seg, addr, 8, reg === 3, imm); return;
@@ -490,10 +489,21 @@ function execMem(cpu: Cpu, esc: number, reg: number, seg: number, addr: number, 
   }
 }
 
-/** FLD m32/m64: an SNaN source raises IE and is loaded quiet (SDM "FLD"). */
-function loadConverted(v: F80): F80 {
-  if (classify(v) === C_SNAN) { fx.exc |= E_IE; return quiet(v); }
-  return v;
+/**
+ * FLD m32fp / m64fp: an SNaN source raises IE and is loaded quiet (SDM "FLD"); a denormal source
+ * raises DE but is loaded even when DE is unmasked (as measured on hardware).
+ */
+function fldConverted(cpu: Cpu, v: F80): void {
+  if (!isEmpty(cpu.st, 7)) {
+    overflowed();
+    if (!blocked()) push(cpu, F80.indefinite());
+    status(cpu, 1);
+    return;
+  }
+  if (classify(v) === C_SNAN) { fx.exc |= E_IE; v = quiet(v); }
+  if (fx.srcDen) fx.exc |= E_DE;
+  if ((fx.exc & ~fx.masks & E_IE) === 0) push(cpu, v);
+  status(cpu, 0);
 }
 
 /** FST/FSTP m32fp/m64fp/m80fp (size 4, 8, 10). */
@@ -841,12 +851,12 @@ function fprem(cpu: Cpu, ieee: boolean): void {
   const st = cpu.st;
   if (isEmpty(st, 0) || isEmpty(st, 1)) { underflow(); deliver(cpu, 0, F80.indefinite(), false); return; }
   const r = remainder(readST(cpu, 0), readST(cpu, 1), ieee);
-  if (r.special) {
+  if (r.special || blocked()) {
+    // NaN/invalid operands and unmasked exceptions: C1 = C2 = 0, C0 and C3 unchanged (as measured)
     if (!blocked()) writeST(cpu, 0, r.value);
     status(cpu, 0, SW_C2, 0);
     return;
   }
-  if (blocked()) { status(cpu, 0); return; }
   writeST(cpu, 0, r.value);
   // complete: C2 = 0, C0 C3 C1 = Q2 Q1 Q0; partial: C2 = 1 and C0 = C3 = C1 = 0 (as measured on hardware)
   status(cpu, (r.cc & SW_C1) !== 0 ? 1 : 0, SW_C0 | SW_C2 | SW_C3, r.cc);

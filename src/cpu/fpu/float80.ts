@@ -74,6 +74,9 @@ export const fx = {
   masks: 0x3f,
   exc: 0,
   c1: false,
+  /** The single/double memory operand converted by fromBinary was a denormal: the operation raises
+   *  DE at its own denormal check (so not when the other operand is a NaN, or for x/0). */
+  srcDen: false,
 };
 
 /** Start an operation under control word `cw` (clears the accumulated flags). */
@@ -84,6 +87,7 @@ export function begin(cw: number): void {
   fx.masks = cw & 0x3f;
   fx.exc = 0;
   fx.c1 = false;
+  fx.srcDen = false;
 }
 
 const masked = (e: number): boolean => (fx.masks & e) !== 0;
@@ -284,7 +288,7 @@ export function add(a: F80, b: F80, sub: boolean, fmt: Format = fmtPC()): F80 {
   const ca = classify(a), cb = classify(b);
   if (ca >= C_QNAN || cb >= C_QNAN) return nan2(a, ca, b, cb);
   const bs = b.sign ^ (sub ? 1 : 0);
-  if (ca === C_DENORMAL || cb === C_DENORMAL) fx.exc |= E_DE;
+  if (ca === C_DENORMAL || cb === C_DENORMAL || fx.srcDen) fx.exc |= E_DE;
   if (ca === C_INF || cb === C_INF) {
     if (ca === C_INF && cb === C_INF && a.sign !== bs) return invalid();
     return ca === C_INF ? F80.inf(a.sign) : F80.inf(bs);
@@ -314,7 +318,7 @@ export function mul(a: F80, b: F80, fmt: Format = fmtPC()): F80 {
   if (ca >= C_QNAN || cb >= C_QNAN) return nan2(a, ca, b, cb);
   const sign = a.sign ^ b.sign;
   if ((ca === C_INF && cb === C_ZERO) || (ca === C_ZERO && cb === C_INF)) return invalid();
-  if (ca === C_DENORMAL || cb === C_DENORMAL) fx.exc |= E_DE;
+  if (ca === C_DENORMAL || cb === C_DENORMAL || fx.srcDen) fx.exc |= E_DE;
   if (ca === C_INF || cb === C_INF) return F80.inf(sign);
   if (ca === C_ZERO || cb === C_ZERO) return F80.zero(sign);
   return packExt(round(sign, a.mant * b.mant, expOf(a) + expOf(b), fmt, true));
@@ -329,7 +333,7 @@ export function div(a: F80, b: F80, fmt: Format = fmtPC()): F80 {
   const sign = a.sign ^ b.sign;
   if ((ca === C_INF && cb === C_INF) || (ca === C_ZERO && cb === C_ZERO)) return invalid();
   if (cb === C_ZERO && ca !== C_INF) { fx.exc |= E_ZE; return F80.inf(sign); } // checked before DE
-  if (ca === C_DENORMAL || cb === C_DENORMAL) fx.exc |= E_DE;
+  if (ca === C_DENORMAL || cb === C_DENORMAL || fx.srcDen) fx.exc |= E_DE;
   if (ca === C_INF) return F80.inf(sign);
   if (cb === C_INF) return F80.zero(sign);
   if (cb === C_ZERO) return F80.inf(sign);
@@ -403,7 +407,7 @@ export function compare(a: F80, b: F80, unordered: boolean): number {
     if (!unordered || ca === C_SNAN || cb === C_SNAN || ca === C_UNSUPPORTED || cb === C_UNSUPPORTED) fx.exc |= E_IE;
     return CMP_UN;
   }
-  if (ca === C_DENORMAL || cb === C_DENORMAL) fx.exc |= E_DE;
+  if (ca === C_DENORMAL || cb === C_DENORMAL || fx.srcDen) fx.exc |= E_DE;
   return cmpOrdered(a, ca, b, cb);
 }
 
@@ -420,7 +424,7 @@ export function fromInt(v: bigint): F80 {
 
 /**
  * Single/double (raw bits) → extended, exactly. SNaNs stay signaling (the consumer raises IE);
- * a denormal source raises DE here (SDM Vol. 1 §8.5.2: normalized when converted).
+ * a denormal source is normalized (SDM Vol. 1 §8.5.2) and noted in fx.srcDen for the consumer's DE.
  */
 export function fromBinary(bits: bigint, expBits: number, fracBits: number): F80 {
   const fracMask = (1n << BigInt(fracBits)) - 1n;
@@ -434,7 +438,7 @@ export function fromBinary(bits: bigint, expBits: number, fracBits: number): F80
   }
   if (be === 0) {
     if (frac === 0n) return F80.zero(sign);
-    fx.exc |= E_DE;
+    fx.srcDen = true; // DE is raised by the consumer (see fx.srcDen)
     const L = bitLen(frac);
     // value = frac × 2^(1 − bias − fracBits)
     return new F80(sign, 1 - bias - fracBits + L - 1 + 16383, frac << BigInt(64 - L));
@@ -599,7 +603,12 @@ export function remainder(a: F80, b: F80, ieee: boolean): Rem {
   if (ca >= C_QNAN || cb >= C_QNAN) return { value: nan2(a, ca, b, cb), cc: 0, special: true };
   if (ca === C_INF || cb === C_ZERO) return { value: invalid(), cc: 0, special: true };
   if (ca === C_DENORMAL || cb === C_DENORMAL) fx.exc |= E_DE;
-  if (cb === C_INF || ca === C_ZERO) return { value: a.clone(), cc: 0, special: false };
+  if (cb === C_INF || ca === C_ZERO) {
+    // the dividend unchanged — a pseudo-denormal comes back normalized (as measured on hardware)
+    const v = a.clone();
+    if (v.exp === 0 && (v.mant & J) !== 0n) v.exp = 1;
+    return { value: v, cc: 0, special: false };
+  }
   const ea = expOf(a), eb = expOf(b);
   const La = bitLen(a.mant), Lb = bitLen(b.mant);
   const D = (ea + La - 1) - (eb + Lb - 1); // difference of the true (normalized) exponents
@@ -676,9 +685,10 @@ export function bcdIndefinite(): Uint8Array {
 export function fromNumber(v: number): F80 {
   const dv = new DataView(new ArrayBuffer(8));
   dv.setFloat64(0, v, true);
-  const saved = fx.exc;
+  const saved = fx.exc, savedDen = fx.srcDen;
   const r = fromF64(dv.getBigUint64(0, true));
   fx.exc = saved;
+  fx.srcDen = savedDen;
   return r;
 }
 

@@ -14,7 +14,7 @@
  * every other result is inexact (PE set, C1 = rounded up), as on hardware (SDM Vol. 1 §8.5.6).
  */
 import {
-  bitLen, C_DENORMAL, C_INF, C_QNAN, C_ZERO, classify, E_DE, E_IE, E_PE, E_ZE, expOf, F80, FMT_EXT64, fx,
+  bitLen, C_DENORMAL, C_INF, C_QNAN, C_ZERO, classify, E_DE, E_IE, E_PE, E_UE, E_ZE, expOf, F80, FMT_EXT64, fx,
   mul, nan1, nan2, packExt, round,
 } from './float80.js';
 
@@ -331,7 +331,12 @@ export function fyl2x(y: F80, x: F80): F80 {
     // exact integer logarithm: one correctly rounded multiplication; the hardware reports PE
     // anyway ("transcendental instructions by nature produce inexact results", SDM Vol. 1 §8.5.6)
     const r = mul(y, fromIntSmall(k), FMT_EXT64);
-    if ((fx.exc & E_PE) === 0) { fx.exc |= E_PE; fx.c1 = false; }
+    if ((fx.exc & E_PE) === 0 && cy !== C_ZERO) {
+      // (0 × k: exact, no PE); a tiny result then also counts as underflow (tiny and "inexact")
+      fx.exc |= E_PE;
+      fx.c1 = false;
+      if (r.exp === 0) fx.exc |= E_UE;
+    }
     return r;
   }
   const below1 = expOf(x) + bitLen(x.mant) - 1 < 0;

@@ -31,16 +31,16 @@ function emitX87(b: Builder, i: Insn, _ctx: EmitCtx): void {
   waitExit(b, i, b.call(H_FPU, addr, 0, imm));
 }
 
-// Mnemonics of the memory forms by ModRM.reg (register forms are named in the helper's comments).
+// Mnemonics by escape opcode and ModRM.reg: "memory form/register form" where they differ (trace only).
 const NAMES: string[][] = [
   ['fadd', 'fmul', 'fcom', 'fcomp', 'fsub', 'fsubr', 'fdiv', 'fdivr'],
-  ['fld', 'fxch', 'fst', 'fstp', 'fldenv', 'fldcw', 'fnstenv', 'fnstcw'],
-  ['fiadd', 'fimul', 'ficom', 'ficomp', 'fisub', 'fisubr', 'fidiv', 'fidivr'],
-  ['fild', 'fisttp', 'fist', 'fistp', 'fx87', 'fld', 'fx87', 'fstp'],
-  ['fadd', 'fmul', 'fcom', 'fcomp', 'fsub', 'fsubr', 'fdiv', 'fdivr'],
-  ['fld', 'fisttp', 'fst', 'fstp', 'frstor', 'fucomp', 'fnsave', 'fnstsw'],
-  ['fiadd', 'fimul', 'ficom', 'ficomp', 'fisub', 'fisubr', 'fidiv', 'fidivr'],
-  ['fild', 'fisttp', 'fist', 'fistp', 'fbld', 'fild', 'fbstp', 'fistp'],
+  ['fld', 'fxch', 'fst/fnop', 'fstp', 'fldenv/fchs-fabs-ftst-fxam', 'fldcw/fldconst', 'fnstenv/f2xm1-fincstp', 'fnstcw/fprem-fcos'],
+  ['fiadd/fcmovb', 'fimul/fcmove', 'ficom/fcmovbe', 'ficomp/fcmovu', 'fisub', 'fisubr/fucompp', 'fidiv', 'fidivr'],
+  ['fild/fcmovnb', 'fisttp/fcmovne', 'fist/fcmovnbe', 'fistp/fcmovnu', 'fnclex-fninit', 'fld/fucomi', 'fcomi', 'fstp'],
+  ['fadd', 'fmul', 'fcom', 'fcomp', 'fsub/fsubr', 'fsubr/fsub', 'fdiv/fdivr', 'fdivr/fdiv'],
+  ['fld/ffree', 'fisttp/fxch', 'fst', 'fstp', 'frstor/fucom', 'fucomp', 'fnsave', 'fnstsw'],
+  ['fiadd/faddp', 'fimul/fmulp', 'ficom/fcomp', 'ficomp/fcompp', 'fisub/fsubrp', 'fisubr/fsubp', 'fidiv/fdivrp', 'fidivr/fdivp'],
+  ['fild/ffreep', 'fisttp/fxch', 'fist/fstp', 'fistp/fstp', 'fbld/fnstsw', 'fild/fucomip', 'fbstp/fcomip', 'fistp'],
 ];
 
 for (let esc = 0; esc < 8; esc++) {
