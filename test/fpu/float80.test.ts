@@ -239,11 +239,17 @@ describe('float80: conversions', () => {
     begin(0x037f);
     expect(toF64(UNNORMAL)).toBe(0xfff8000000000000n); // unsupported → indefinite
   });
-  it('single denormals load exactly with DE', () => {
+  it('single denormals convert exactly; the consuming operation raises DE (not with a NaN partner)', () => {
     begin(0x037f);
     const x = fromF32(1);
-    expect(fx.exc).toBe(E_DE);
+    expect(fx.exc).toBe(0);
+    expect(fx.srcDen).toBe(true);
     expect(toNumber(x)).toBe(2 ** -149);
+    add(ONE, x, false);
+    expect(fx.exc & E_DE).toBe(E_DE);
+    begin(0x037f);
+    add(QNAN, fromF32(1), false);
+    expect(fx.exc).toBe(0);
   });
   it('integers: rounding per RC, ties to even, range checks (integer indefinite on overflow)', () => {
     const conv = (v: number, rc: number, bits = 32): bigint | null => {
