@@ -39,8 +39,12 @@ export interface BtOptions {
   batchSize: number;
   /** ...or once this many interpreted blocks ran since the first one was queued (0: immediately). */
   batchWait: number;
-  /** Cap on live compiled blocks (the function table); beyond it the code cache is flushed. */
+  /** Caps on live compiled blocks (the function table), live modules and their wasm bytes; beyond any
+   * of them the code cache is flushed (V8 gives every module its own code space, and dropped modules
+   * are only freed by the garbage collector, so both counts matter). */
   maxFunctions: number;
+  maxModules: number;
+  maxWasmBytes: number;
   /** Run the dead-flag elimination pass before code generation. */
   optimizeFlags: boolean;
 }
@@ -50,6 +54,8 @@ export const DEFAULT_BT_OPTIONS: BtOptions = {
   batchSize: 64,
   batchWait: 4000,
   maxFunctions: 1 << 15,
+  maxModules: 2048,
+  maxWasmBytes: 48 << 20,
   optimizeFlags: true,
 };
 
@@ -76,6 +82,8 @@ export interface BtStats {
   modulesCompiled: number;
   wasmBytes: number;
   compileMs: number;
+  /** Compile time split (ms): micro-ops → function bodies, module assembly, WebAssembly.Module, instantiation + registration. */
+  compileSplit: { codegen: number; assemble: number; wasmCompile: number; instantiate: number };
   /** Compiled block executions (counted by the dispatcher). */
   compiledRuns: number;
   interpretedRuns: number;
@@ -95,6 +103,8 @@ export interface BtStats {
 
 const INTERP_SAMPLE = 16, HOST_SAMPLE = 64;
 
+interface ModuleRecord { liveFns: number; bytes: number }
+
 export class BinaryTranslator {
   readonly name = 'bt' as const;
   instructions = 0;
@@ -111,6 +121,10 @@ export class BinaryTranslator {
   private readonly freeSlots: number[] = [];
   private nextSlot = 1; // slot 0 stays empty
   private live = 0;
+  /** Per table slot: the module record its function belongs to. */
+  private slotModule: (ModuleRecord | undefined)[] = [];
+  private liveModules = 0;
+  private liveBytes = 0;
   private queue: Block[] = [];
   private queueAge = 0;
   private helperCounts: Float64Array;
@@ -127,7 +141,8 @@ export class BinaryTranslator {
     this.rt32.fill(0, RT_HASH >> 2, (RT_HASH >> 2) + RT_HASH_SIZE * 8);
     this.helperCounts = new Float64Array(HELPERS.length + 64);
     this.stats = {
-      blocksCompiled: 0, modulesCompiled: 0, wasmBytes: 0, compileMs: 0, compiledRuns: 0, interpretedRuns: 0,
+      blocksCompiled: 0, modulesCompiled: 0, wasmBytes: 0, compileMs: 0,
+      compileSplit: { codegen: 0, assemble: 0, wasmCompile: 0, instantiate: 0 }, compiledRuns: 0, interpretedRuns: 0,
       dispatcherCalls: 0, dispatcherMisses: 0, hashRefills: 0, invalidatedCompiled: 0, flushes: 0, faults: 0, lazyRemoved: 0,
       hostCalls: { helper: 0, read: 0, write: 0, cond: 0, cf: 0, getf: 0, matf: 0, lazy: 0 },
       helperCalls: new Map(),
@@ -298,7 +313,8 @@ export class BinaryTranslator {
     const blocks = this.queue.filter((b) => b.valid && b.compiled < 0);
     this.queue = [];
     if (blocks.length === 0) return;
-    if (this.live + blocks.length > this.options.maxFunctions) {
+    const o = this.options;
+    if (this.live + blocks.length > o.maxFunctions || this.liveModules >= o.maxModules || this.liveBytes >= o.maxWasmBytes) {
       // Bounded memory: drop all translations (interpreted ones too) and start over.
       this.stats.flushes++;
       this.cache.flush();
@@ -315,11 +331,22 @@ export class BinaryTranslator {
       funcs.push({ type: T_BLOCK, locals: f.locals, body: f.body, bodyLen: f.body.length });
       exports.push({ name: 'f' + i, func: N_IMPORTS + i });
     }
+    const t1 = performance.now();
     const bytes = assembleModule({ types: TYPES, memoryPages: this.memoryPages, importTable: false, funcImports: IMPORTS, funcs, exports });
-    const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), this.imports);
+    const t2 = performance.now();
+    const module = new WebAssembly.Module(bytes);
+    const t3 = performance.now();
+    const inst = new WebAssembly.Instance(module, this.imports);
+    const t4 = performance.now();
+    const sp = this.stats.compileSplit;
+    sp.codegen += t1 - t0; sp.assemble += t2 - t1; sp.wasmCompile += t3 - t2; sp.instantiate += t4 - t3;
+    const rec: ModuleRecord = { liveFns: blocks.length, bytes: bytes.length };
+    this.liveModules++;
+    this.liveBytes += bytes.length;
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i];
       const s = this.allocSlot();
+      this.slotModule[s] = rec;
       this.table.set(s, inst.exports['f' + i] as unknown as null);
       this.slotBlock[s] = b;
       b.compiled = s;
@@ -364,6 +391,9 @@ export class BinaryTranslator {
     if (rt[e + 4] === s) { rt[e] = 0; rt[e + 1] = -1; rt[e + 4] = 0; }
     this.table.set(s, null);
     this.slotBlock[s] = undefined;
+    const rec = this.slotModule[s];
+    this.slotModule[s] = undefined;
+    if (rec && --rec.liveFns === 0) { this.liveModules--; this.liveBytes -= rec.bytes; }
     this.freeSlots.push(s);
     b.compiled = -1;
     this.live--;
@@ -382,9 +412,12 @@ export class BinaryTranslator {
     const s = this.stats, t = s.timeMs;
     const helpers = [...this.helperCallsByName()].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([n, c]) => `${n}=${c}`).join(' ');
     const hc = s.hostCalls;
+    const us = (ms: number): string => (s.blocksCompiled ? ((ms * 1000) / s.blocksCompiled).toFixed(1) : '0');
     return [
       `bt: compiled ${s.blocksCompiled} blocks in ${s.modulesCompiled} modules (${(s.wasmBytes / 1024).toFixed(0)} KiB wasm), ` +
-        `${s.blocksCompiled ? ((s.compileMs * 1000) / s.blocksCompiled).toFixed(1) : '0'} µs/block, ${s.lazyRemoved} dead LAZY removed`,
+        `${s.blocksCompiled ? ((s.compileMs * 1000) / s.blocksCompiled).toFixed(1) : '0'} µs/block ` +
+        `(codegen ${us(s.compileSplit.codegen)}, assemble ${us(s.compileSplit.assemble)}, WebAssembly.Module ${us(s.compileSplit.wasmCompile)}, ` +
+        `instantiate ${us(s.compileSplit.instantiate)}), ${s.lazyRemoved} dead LAZY removed`,
       `bt: block runs compiled=${s.compiledRuns} interpreted=${s.interpretedRuns}; dispatcher calls=${s.dispatcherCalls} misses=${s.dispatcherMisses} ` +
         `refills=${s.hashRefills}; invalidated compiled=${s.invalidatedCompiled} flushes=${s.flushes} faults=${s.faults}`,
       `bt: host calls helper=${hc.helper} read=${hc.read} write=${hc.write} cond=${hc.cond} cf=${hc.cf} getf=${hc.getf} matf=${hc.matf} lazy=${hc.lazy}` +

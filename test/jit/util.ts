@@ -22,10 +22,13 @@ export function assemble(src: string, base = 0x100000): Uint8Array {
   return new Uint8Array(readFileSync(`${b}.bin`));
 }
 
-/** Names of the guests in images/ (one directory each). */
+/** Names of the guests in images/ that have a recorded expected outcome (images/expected/NAME.exit). */
 export function guestNames(): string[] {
-  return readdirSync(IMAGES)
-    .filter((d) => !['common', 'build', 'expected', 'linux'].includes(d) && statSync(join(IMAGES, d)).isDirectory())
+  const dir = join(IMAGES, 'expected');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.exit') && existsSync(join(IMAGES, f.slice(0, -5))) && statSync(join(IMAGES, f.slice(0, -5))).isDirectory())
+    .map((f) => f.slice(0, -5))
     .sort();
 }
 
