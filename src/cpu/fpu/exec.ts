@@ -308,6 +308,29 @@ function nonWaiting(esc: number, modrm: number, mem: boolean): boolean {
   return esc === 7 && modrm === 0xe0; // FNSTSW AX
 }
 
+/** Undefined escape encodings (#UD, before the pending-exception check): FISTTP (SSE3) and reserved forms. */
+function undefinedEncoding(esc: number, modrm: number, mem: boolean): boolean {
+  const reg = (modrm >> 3) & 7, rm = modrm & 7;
+  if (mem) {
+    switch (esc) {
+      case 1: return reg === 1;
+      case 3: return reg === 1 || reg === 4 || reg === 6;
+      case 5: return reg === 1 || reg === 5;
+      case 7: return reg === 1;
+      default: return false;
+    }
+  }
+  switch (esc) {
+    case 1: return (reg === 2 && rm !== 0) || (reg === 4 && (rm === 2 || rm === 3 || rm >= 6)) || (reg === 5 && rm === 7);
+    case 2: return reg >= 4 && modrm !== 0xe9;
+    case 3: return (reg === 4 && rm >= 5) || reg === 7;
+    case 5: return reg >= 6;
+    case 6: return reg === 3 && rm !== 1;
+    case 7: return (reg === 4 && rm !== 0) || reg === 7;
+    default: return false;
+  }
+}
+
 /** Control instructions do not update FIP/FCS/FOP/FDP/FDS (SDM Vol. 1 §8.1.8). */
 function isControl(esc: number, modrm: number, mem: boolean): boolean {
   const reg = (modrm >> 3) & 7;
@@ -324,6 +347,7 @@ export function fpuExec(cpu: Cpu, addr: number, imm: number): number {
   const esc = (imm >> 8) & 7, modrm = imm & 0xff, mem = (imm & IMM_MEM) !== 0;
   const seg = (imm >> 12) & 7, o32 = (imm & IMM_O32) !== 0;
   const reg = (modrm >> 3) & 7, rm = modrm & 7;
+  if (undefinedEncoding(esc, modrm, mem)) ud(cpu);
   if (!nonWaiting(esc, modrm, mem) && errorPending(st)) {
     if ((cr0 & CR0_NE) !== 0) raise(cpu, EXC_MF);
     if (ferrWait(cpu)) return 1;
