@@ -4,9 +4,14 @@
  *
  * The micro-ops are translated 1:1; src/interp/exec.ts is the reference meaning of each. Temps are
  * i32 locals (numbered per instruction, so a later instruction can still see an earlier one's lazy
- * flag operands); guest registers and all other state are loads/stores at their state-slot byte
- * addresses in the shared memory (layout.ts), so every instruction boundary has the exact guest
- * state in memory and host helpers see it.
+ * flag operands). State lives at its state-slot byte address in the shared memory (layout.ts), but
+ * within a block the eight GPRs, the segment caches (base/lo/hi) and the latest lazy-flag record are
+ * kept in locals: registers are loaded on first use and written back only where something can
+ * observe memory — before a slow-path memory access or a flag import (out of line, so the fast
+ * paths stay store-free), before a helper call (after which the cached copies are dropped: helpers
+ * may change anything), at the edges of SKIP regions and at every exit. Deferred register writes
+ * (builder.ts) guarantee that at a faulting access the cached registers still hold the state from
+ * before the instruction, so the write-back on the slow path gives the exact precise-fault state.
  *
  * Inline fast paths:
  *  - LD/ST: segment limit check against the segment cache (lo/hi), then the software TLB exactly as
@@ -81,7 +86,7 @@ const TEMP_FIELDS = new Uint8Array(U.COUNT_);
 }
 
 /** What the block already knows about the lazy flags: the last LAZY it executed (locals). */
-interface Known { op: number; res: number; s1: number; s2: number }
+interface Known { op: number; res: number; s1: number; s2: number; /** stores emitted */ stored: boolean }
 
 /** Where the operands of a flag computation come from: locals (static) or the state block. */
 interface FlagSrc { res(): void; s1(): void; s2(): void; sh: number /* -1: dynamic, in local lSh */ }
@@ -92,7 +97,13 @@ export interface CodegenStats { functions: number; wasmBytes: number; inlineCond
 
 // Fixed scratch locals (the function has no parameters).
 const L_LIN = 0, L_E = 1, L_OP = 2, L_SH = 3, L_X = 4;
-const N_SCRATCH = 5;
+/** Sticky "a slow store or helper hit translated code" flag (S_SMC_HIT seen). */
+const L_SMC = 5;
+/** Cached guest registers EAX..EDI. */
+const L_REG = 6;
+/** Cached segment caches: base, lo, hi per segment register. */
+const L_SEG = L_REG + 8;
+const N_SCRATCH = L_SEG + 18;
 
 export class BlockCompiler {
   private w = new WasmWriter(1 << 16);
@@ -105,6 +116,10 @@ export class BlockCompiler {
   private rmask = 0;
   private wmask = 0;
   private known: Known | null = null;
+  private regCached = new Uint8Array(8);
+  private regDirty = new Uint8Array(8);
+  private segCached = new Uint8Array(6);
+  private curEip = 0;
   readonly stats: CodegenStats = { functions: 0, wasmBytes: 0, inlineCondStatic: 0, inlineCondDynamic: 0 };
 
   /** Translate micro-ops `code` (of a block with `nInsn` instructions, translated for CPL `cpl`). */
@@ -115,6 +130,9 @@ export class BlockCompiler {
     this.rmask = user ? TLB_READ_USER : TLB_READ_SUP;
     this.wmask = user ? TLB_WRITE_USER : TLB_WRITE_SUP;
     this.known = null;
+    this.regCached.fill(0);
+    this.regDirty.fill(0);
+    this.segCached.fill(0);
     const n = code.length / UOP_WORDS;
     this.insnOfOp = new Int32Array(n);
     this.tempBase = new Int32Array(nInsn + 1);
@@ -165,12 +183,28 @@ export class BlockCompiler {
         case U.INSN: this.insnBoundary(a, b); break;
         case U.MOVI: w.i32(a); w.set(this.t(i, d)); break;
         case U.MOV: w.get(this.t(i, a)); w.set(this.t(i, d)); break;
-        case U.LDR32: w.i32(0); w.mem(Op.i32_load, 2, slot(a)); w.set(this.t(i, d)); break;
-        case U.LDR16: w.i32(0); w.mem(Op.i32_load16_u, 1, slot(a)); w.set(this.t(i, d)); break;
-        case U.LDR8: w.i32(0); w.mem(Op.i32_load8_u, 0, reg8(a)); w.set(this.t(i, d)); break;
-        case U.STR32: w.i32(0); w.get(this.t(i, b)); w.mem(Op.i32_store, 2, slot(a)); break;
-        case U.STR16: w.i32(0); w.get(this.t(i, b)); w.mem(Op.i32_store16, 1, slot(a)); break;
-        case U.STR8: w.i32(0); w.get(this.t(i, b)); w.mem(Op.i32_store8, 0, reg8(a)); break;
+        case U.LDR32: this.reg(a); w.set(this.t(i, d)); break;
+        case U.LDR16: this.reg(a); w.i32(0xffff); w.op(Op.i32_and); w.set(this.t(i, d)); break;
+        case U.LDR8:
+          if (a < 4) { this.reg(a); w.i32(0xff); w.op(Op.i32_and); }
+          else { this.reg(a - 4); w.i32(8); w.op(Op.i32_shr_u); w.i32(0xff); w.op(Op.i32_and); }
+          w.set(this.t(i, d));
+          break;
+        case U.STR32: w.get(this.t(i, b)); this.setReg(a); break;
+        case U.STR16:
+          this.reg(a); w.i32(0xffff0000 | 0); w.op(Op.i32_and);
+          w.get(this.t(i, b)); w.i32(0xffff); w.op(Op.i32_and); w.op(Op.i32_or);
+          this.setReg(a);
+          break;
+        case U.STR8: {
+          const r = a & 3, sh = a < 4 ? 0 : 8;
+          this.reg(r); w.i32(~(0xff << sh)); w.op(Op.i32_and);
+          w.get(this.t(i, b)); w.i32(0xff); w.op(Op.i32_and);
+          if (sh) { w.i32(sh); w.op(Op.i32_shl); }
+          w.op(Op.i32_or);
+          this.setReg(r);
+          break;
+        }
         case U.ADD: this.bin(i, Op.i32_add); break;
         case U.SUB: this.bin(i, Op.i32_sub); break;
         case U.AND: this.bin(i, Op.i32_and); break;
@@ -219,15 +253,18 @@ export class BlockCompiler {
         case U.LAZY: this.lazy(d, this.t(i, a), this.t(i, b), this.t(i, c)); break;
         case U.LAZYT: this.lazyT(this.t(i, d), this.t(i, a), this.t(i, b), this.t(i, c)); break;
         case U.MATF:
+          this.flushFlags(true);
           w.load32(A_CC_MASK); w.if_(); w.call(F_MATF); w.end();
           this.known = null;
           break;
         case U.GETF:
+          this.flushFlags(true);
           w.load32(A_CC_MASK); w.op(Op.i32_eqz);
           w.if_(I32); w.load32(A_EFLAGS); w.else_(); w.call(F_GETF); w.end();
           w.set(this.t(i, d));
           break;
         case U.SETF:
+          this.flushFlags(true);
           w.load32(A_CC_MASK); w.if_(); w.call(F_MATF); w.end();
           w.i32(0);
           w.load32(A_EFLAGS); w.i32(~b); w.op(Op.i32_and);
@@ -239,37 +276,55 @@ export class BlockCompiler {
         case U.COND: this.cond(a); w.set(this.t(i, d)); break;
         case U.CF: this.cf(); w.set(this.t(i, d)); break;
         case U.CALL:
+          // Helpers see (and may change) the whole state: write everything back, forget the copies.
+          this.flushAll(true);
+          this.storeInsnEip();
           w.i32(a); w.get(this.t(i, b)); w.get(this.t(i, c)); w.i32(code[p + 5]); w.call(F_HELPER);
           w.set(this.t(i, d));
+          this.regCached.fill(0);
+          this.segCached.fill(0);
           this.known = null;
+          this.noteSmc();
           break;
         case U.SKIPZ: case U.SKIPNZ: {
           const len = b;
           if (len < 0 || i + 1 + len > end) throw new Error('codegen: SKIP region not properly nested');
+          // Both paths must leave memory and the caches in the same state: everything is written
+          // back before the region and at its end; afterwards only what was cached on both paths
+          // (and not invalidated inside) stays cached.
+          this.flushAll(true);
           const saved = this.known;
+          const regs = this.regCached.slice(), segs = this.segCached.slice();
           const l = w.block();
           w.get(this.t(i, a));
           if (op === U.SKIPZ) w.op(Op.i32_eqz);
           w.brIf(l);
           this.range(i + 1, i + 1 + len);
+          this.flushAll(true);
           w.end();
+          for (let r = 0; r < 8; r++) this.regCached[r] &= regs[r];
+          for (let sg = 0; sg < 6; sg++) this.segCached[sg] &= segs[sg];
           if (this.known !== saved) this.known = null; // the region may or may not have run
           i += len;
           break;
         }
         case U.EXIT:
+          this.flushAll(false);
           w.i32(0); w.get(this.t(i, a)); w.mem(Op.i32_store, 2, A_EIP);
           w.i32(this.nInsn); w.op(Op.return);
           break;
         case U.EXITI:
+          this.flushAll(false);
           w.i32(0); w.i32(a); w.mem(Op.i32_store, 2, A_EIP);
           w.i32(this.nInsn); w.op(Op.return);
           break;
         case U.EXITC:
+          this.flushAll(false);
           w.i32(0); w.i32(b); w.i32(c); w.get(this.t(i, a)); w.op(Op.select); w.mem(Op.i32_store, 2, A_EIP);
           w.i32(this.nInsn); w.op(Op.return);
           break;
         case U.EXITH:
+          this.flushAll(false);
           w.i32(this.nInsn); w.op(Op.return);
           break;
         default:
@@ -301,16 +356,81 @@ export class BlockCompiler {
   private insnBoundary(eip: number, k: number): void {
     const w = this.w;
     if (k > 0 && this.mayHitCode[k - 1]) {
-      // The previous instruction may have overwritten translated code (cache.ts sets S_SMC_HIT):
-      // stop here so the rest is re-looked-up (exec.ts does the same at its INSN).
-      w.load32(A_SMC_HIT);
+      // The previous instruction's slow store or helper call may have overwritten translated code
+      // (cache.ts sets S_SMC_HIT): stop here so the rest is re-looked-up (exec.ts does the same).
+      w.get(L_SMC);
       w.if_();
+      this.flushAll(false);
       w.i32(0); w.i32(0); w.mem(Op.i32_store, 2, A_SMC_HIT);
       w.i32(0); w.i32(eip); w.mem(Op.i32_store, 2, A_EIP);
       w.i32(k); w.op(Op.return);
       w.end();
     }
-    if (this.mayFault[k]) { w.i32(0); w.i32(eip); w.mem(Op.i32_store, 2, A_INSN_EIP); }
+    this.curEip = eip;
+  }
+
+  // ---------------------------------------------------------------- cached state
+
+  /** Push guest register r (0-7), loading it into its local on first use. */
+  private reg(r: number): void {
+    const w = this.w;
+    if (!this.regCached[r]) {
+      w.i32(0); w.mem(Op.i32_load, 2, slot(r)); w.tee(L_REG + r);
+      this.regCached[r] = 1;
+      return;
+    }
+    w.get(L_REG + r);
+  }
+
+  /** Pop the stack top into guest register r (written back later). */
+  private setReg(r: number): void {
+    this.w.set(L_REG + r);
+    this.regCached[r] = 1;
+    this.regDirty[r] = 1;
+  }
+
+  /**
+   * Write dirty registers and the pending lazy-flag record back to memory. `definite`: the code
+   * runs on every path from here (the copies are then clean); otherwise (slow paths, exits) the
+   * static state is left as it is.
+   */
+  private flushAll(definite: boolean): void {
+    const w = this.w;
+    for (let r = 0; r < 8; r++) {
+      if (!this.regDirty[r]) continue;
+      w.i32(0); w.get(L_REG + r); w.mem(Op.i32_store, 2, slot(r));
+      if (definite) this.regDirty[r] = 0;
+    }
+    this.flushFlags(definite);
+  }
+
+  private flushFlags(definite: boolean): void {
+    const k = this.known;
+    if (!k || k.stored) return;
+    this.storeLazy(k.op, 0, k.res, k.s1, k.s2, CC_KIND_MASK[(k.op >> 2) & 15]);
+    if (definite) k.stored = true;
+  }
+
+  /** S_INSN_EIP for a fault (or a helper that reads it) in the current instruction. */
+  private storeInsnEip(): void {
+    const w = this.w;
+    w.i32(0); w.i32(this.curEip); w.mem(Op.i32_store, 2, A_INSN_EIP);
+  }
+
+  /** After a slow store or a helper call: remember whether translated code was hit. */
+  private noteSmc(): void {
+    const w = this.w;
+    w.get(L_SMC); w.load32(A_SMC_HIT); w.op(Op.i32_or); w.set(L_SMC);
+  }
+
+  /** Make sure the segment cache locals of `seg` are loaded. */
+  private seg(seg: number): void {
+    if (this.segCached[seg]) return;
+    const w = this.w, l = L_SEG + seg * 3;
+    w.i32(0); w.mem(Op.i32_load, 2, slot(segSlot(seg, SEG_BASE))); w.set(l);
+    w.i32(0); w.mem(Op.i32_load, 2, slot(segSlot(seg, SEG_LO))); w.set(l + 1);
+    w.i32(0); w.mem(Op.i32_load, 2, slot(segSlot(seg, SEG_HI))); w.set(l + 2);
+    this.segCached[seg] = 1;
   }
 
   // ---------------------------------------------------------------- memory
@@ -320,15 +440,16 @@ export class BlockCompiler {
     const w = this.w;
     if (seg === SEG_NONE) { w.get(off); w.set(L_LIN); return; }
     // Valid offsets are [lo, hi] (memory.ts linear(); SDM Vol. 3 §5.3): off < lo or off + size - 1 > hi → slow path (raises).
-    w.get(off); w.i32(0); w.mem(Op.i32_load, 2, slot(segSlot(seg, SEG_LO))); w.op(Op.i32_lt_u); w.brIf(slow);
+    const l = L_SEG + seg * 3;
+    w.get(off); w.get(l + 1); w.op(Op.i32_lt_u); w.brIf(slow);
     if (size === 1) {
-      w.get(off); w.i32(0); w.mem(Op.i32_load, 2, slot(segSlot(seg, SEG_HI))); w.op(Op.i32_gt_u); w.brIf(slow);
+      w.get(off); w.get(l + 2); w.op(Op.i32_gt_u); w.brIf(slow);
     } else {
       w.get(off); w.op(Op.i64_extend_i32_u); w.i64(size - 1); w.op(Op.i64_add);
-      w.i32(0); w.mem(Op.i32_load, 2, slot(segSlot(seg, SEG_HI))); w.op(Op.i64_extend_i32_u);
+      w.get(l + 2); w.op(Op.i64_extend_i32_u);
       w.op(Op.i64_gt_u); w.brIf(slow);
     }
-    w.i32(0); w.mem(Op.i32_load, 2, slot(segSlot(seg, SEG_BASE))); w.get(off); w.op(Op.i32_add); w.set(L_LIN);
+    w.get(l); w.get(off); w.op(Op.i32_add); w.set(L_LIN);
   }
 
   /** TLB lookup of L_LIN into L_E; branches to `slow` without the permission or when crossing a page. */
@@ -344,6 +465,7 @@ export class BlockCompiler {
 
   private load(d: number, off: number, seg: number, size: number): void {
     const w = this.w;
+    if (seg !== SEG_NONE) this.seg(seg);
     const done = w.block(I32);
     const slow = w.block();
     this.linear(off, seg, size, slow);
@@ -353,6 +475,9 @@ export class BlockCompiler {
     else w.mem(Op.i32_load, 0, 0);
     w.br(done);
     w.end();
+    // slow path: precise state in memory first (the access may fault)
+    this.flushAll(false);
+    this.storeInsnEip();
     w.i32(seg); w.get(off); w.i32(size); w.call(F_READ);
     w.end();
     w.set(d);
@@ -360,6 +485,7 @@ export class BlockCompiler {
 
   private store(off: number, v: number, seg: number, size: number): void {
     const w = this.w;
+    if (seg !== SEG_NONE) this.seg(seg);
     const done = w.block();
     const slow = w.block();
     this.linear(off, seg, size, slow);
@@ -370,7 +496,10 @@ export class BlockCompiler {
     else w.mem(Op.i32_store, 0, 0);
     w.br(done);
     w.end();
+    this.flushAll(false);
+    this.storeInsnEip();
     w.i32(seg); w.get(off); w.i32(size); w.get(v); w.call(F_WRITE);
+    this.noteSmc();
     w.end();
   }
 
@@ -390,7 +519,7 @@ export class BlockCompiler {
     const kind = (op >> 2) & 15;
     const mask = CC_KIND_MASK[kind];
     if (mask === F_ARITH) {
-      this.storeLazy(op, 0, res, s1, s2, mask);
+      // the record stays in locals until something can observe it (flushFlags)
     } else if (mask === (F_ARITH & ~F_CF)) {
       // INC/DEC keep CF: setLazy materializes the old flags first. Only CF of EFLAGS stays visible
       // (readEflags takes the five other bits from the new lazy state), so fold just CF.
@@ -398,27 +527,35 @@ export class BlockCompiler {
       const kk = k ? (k.op >> 2) & 15 : -1;
       if (k && (kk === CC_INC || kk === CC_DEC)) {
         // CF is already in EFLAGS
+      } else if (k && (CC_KIND_MASK[kk] & F_CF) !== 0 && this.canStaticCF(k)) {
+        w.i32(0);
+        w.load32(A_EFLAGS); w.i32(~F_CF); w.op(Op.i32_and);
+        this.staticCF(k);
+        w.op(Op.i32_or);
+        w.mem(Op.i32_store, 2, A_EFLAGS);
       } else {
+        this.flushFlags(true);
         w.load32(A_CC_MASK); w.i32(F_CF); w.op(Op.i32_and);
         w.if_();
         w.i32(0);
         w.load32(A_EFLAGS); w.i32(~F_CF); w.op(Op.i32_and);
-        this.lazyCF();
+        this.dynamicLazyCF();
         w.op(Op.i32_or);
         w.mem(Op.i32_store, 2, A_EFLAGS);
         w.end();
       }
-      this.storeLazy(op, 0, res, s1, s2, mask);
     } else {
+      this.flushFlags(true);
       w.i32(op); w.get(res); w.get(s1); w.get(s2); w.call(F_LAZY);
       this.known = null;
       return;
     }
-    this.known = { op, res, s1, s2 };
+    this.known = { op, res, s1, s2, stored: false };
   }
 
   private lazyT(opL: number, res: number, s1: number, s2: number): void {
     const w = this.w;
+    this.flushFlags(true);
     // kind mask from the table in the runtime area (RT_KIND_MASK mirrors flags.ts CC_KIND_MASK)
     w.get(opL); w.i32(2); w.op(Op.i32_shr_u); w.i32(15); w.op(Op.i32_and); w.i32(2); w.op(Op.i32_shl);
     w.mem(Op.i32_load, 2, RT_KIND_MASK); w.i32(F_ARITH); w.op(Op.i32_eq);
@@ -430,11 +567,9 @@ export class BlockCompiler {
     this.known = null;
   }
 
-  /** Push CF (0/1) given that CF is lazy (S_CC_MASK has F_CF): from the known LAZY or the state. */
-  private lazyCF(): void {
-    const k = this.known;
-    if (k && this.staticCF(k)) return;
-    this.dynamicLazyCF();
+  private canStaticCF(k: Known): boolean {
+    const kind = (k.op >> 2) & 15;
+    return kind === CC_SUB || kind === CC_SBB || kind === CC_ADD || kind === CC_ADC || kind === CC_LOGIC || kind === CC_INC || kind === CC_DEC;
   }
 
   private staticCF(k: Known): boolean {
@@ -479,6 +614,7 @@ export class BlockCompiler {
       if ((m & F_CF) === 0) { w.load32(A_EFLAGS); w.i32(F_CF); w.op(Op.i32_and); return; }
       if (this.staticCF(k)) return;
     }
+    this.flushFlags(true);
     w.load32(A_CC_MASK); w.i32(F_CF); w.op(Op.i32_and); w.op(Op.i32_eqz);
     w.if_(I32);
     w.load32(A_EFLAGS); w.i32(F_CF); w.op(Op.i32_and);
@@ -615,6 +751,7 @@ export class BlockCompiler {
       w.n = mark; w.depth = depth; // nothing usable was emitted
     }
     // Dynamic: S_CC_MASK == F_ARITH with kind SUB or LOGIC inline (flags.ts testCondition), else import.
+    this.flushFlags(true);
     this.stats.inlineCondDynamic++;
     const done = w.block(I32);
     const slow = w.block();

@@ -13,6 +13,8 @@
  * (S_INSN_EIP), instruction counts equal the interpreter's, and block boundaries see the same
  * boundary logic (Machine.betweenBlocks). lockstep.ts checks all of this against the interpreter.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { MODE_TF, type Block } from '../cpu/block.js';
 import { FAULT } from '../cpu/exceptions.js';
 import { CC_KIND_MASK, getCF, materializeFlags, readEflags, setLazy, testCondition } from '../cpu/flags.js';
@@ -47,6 +49,8 @@ export interface BtOptions {
   maxWasmBytes: number;
   /** Run the dead-flag elimination pass before code generation. */
   optimizeFlags: boolean;
+  /** Debugging: write every compiled module to this directory (X86VM_BT_DUMP; inspect with wasm-dis). */
+  dumpDir?: string;
 }
 
 export const DEFAULT_BT_OPTIONS: BtOptions = {
@@ -74,6 +78,7 @@ export function btOptionsFromEnv(env: Record<string, string | undefined> = proce
   const w = num('X86VM_BT_WAIT'); if (w !== undefined) o.batchWait = w;
   const m = num('X86VM_BT_MAXFN'); if (m !== undefined) o.maxFunctions = Math.max(16, m);
   if (env.X86VM_BT_NOOPT === '1') o.optimizeFlags = false;
+  if (env.X86VM_BT_DUMP) o.dumpDir = env.X86VM_BT_DUMP;
   return o;
 }
 
@@ -334,6 +339,11 @@ export class BinaryTranslator {
     const t1 = performance.now();
     const bytes = assembleModule({ types: TYPES, memoryPages: this.memoryPages, importTable: false, funcImports: IMPORTS, funcs, exports });
     const t2 = performance.now();
+    if (o.dumpDir) {
+      const names = blocks.map((b, i) => `;; f${i}: eip 0x${(b.eip >>> 0).toString(16)} phys 0x${b.phys.toString(16)} mode ${b.mode} insns ${b.nInsn}`);
+      writeFileSync(join(o.dumpDir, `m${this.stats.modulesCompiled}.wasm`), bytes);
+      writeFileSync(join(o.dumpDir, `m${this.stats.modulesCompiled}.txt`), names.join('\n') + '\n');
+    }
     const module = new WebAssembly.Module(bytes);
     const t3 = performance.now();
     const inst = new WebAssembly.Instance(module, this.imports);
