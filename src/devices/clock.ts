@@ -18,10 +18,21 @@
  *     ends the slice at the next block boundary (both engines reach that boundary: port I/O makes
  *     the translator return to its host loop), so latency stays bounded and deterministic.
  *
+ * Virtual time is a JS number of ns: exact up to 2^53 ns (about 104 days of virtual time).
+ *
  * Devices see time at block granularity: during a block, `now()` is the time at the start of the
  * block (S_ICOUNT is updated when the block completes). Both engines share this property.
+ *
+ * Port I/O is slow on a PC (an ISA bus cycle through the PIIX takes about a microsecond; Linux
+ * even uses a write to port 0x80 as a 1 µs delay): every port access costs `ioCostNs` of virtual
+ * time (default 1000 ns; `chargeIo`). The same amount is added to the TSC (through S_TSC_OFFSET),
+ * so the TSC keeps counting exactly 1 per nsPerInstruction of virtual time and calibrating it
+ * against the PIT gives the right answer. Because the charge moves time without retiring
+ * instructions, an access made while a timer is armed ends the engine slice at the next block
+ * boundary (`preempt`), where both engines are anyway (the translator returns to its host loop
+ * after every block that touched a device), and the machine recomputes the budget.
  */
-import { S_ICOUNT_HI, S_ICOUNT_LO } from '../cpu/layout.js';
+import { S_ICOUNT_HI, S_ICOUNT_LO, S_TSC_OFFSET_HI, S_TSC_OFFSET_LO } from '../cpu/layout.js';
 
 export const NS_PER_SECOND = 1_000_000_000;
 
@@ -79,11 +90,32 @@ export class VirtualClock {
   preempt = false;
   /** Virtual time skipped while halted (statistics). */
   skippedNs = 0;
+  /** Port accesses charged (statistics). */
+  ioAccesses = 0;
+  /** Virtual time charged per port access, in instruction-time units (ioCostNs / nsPerInstruction, rounded up). */
+  private readonly ioTicks: number;
 
-  constructor(readonly st: Int32Array, readonly nsPerInstruction = 1) {
+  constructor(readonly st: Int32Array, readonly nsPerInstruction = 1, readonly ioCostNs = 1000) {
     if (!Number.isInteger(nsPerInstruction) || nsPerInstruction < 1 || nsPerInstruction > 1_000_000) {
       throw new RangeError(`nsPerInstruction must be an integer between 1 and 1000000 (got ${nsPerInstruction})`);
     }
+    if (!Number.isInteger(ioCostNs) || ioCostNs < 0 || ioCostNs > 1_000_000) {
+      throw new RangeError(`ioCostNs must be an integer between 0 and 1000000 (got ${ioCostNs})`);
+    }
+    this.ioTicks = Math.ceil(ioCostNs / nsPerInstruction);
+  }
+
+  /** A port access happened: advance virtual time and the TSC by the I/O cost. */
+  chargeIo(): void {
+    this.ioAccesses++;
+    const n = this.ioTicks;
+    if (n === 0) return;
+    this.base += n * this.nsPerInstruction;
+    const st = this.st;
+    const lo = (st[S_TSC_OFFSET_LO] >>> 0) + n;
+    st[S_TSC_OFFSET_LO] = lo | 0;
+    if (lo > 0xffffffff) st[S_TSC_OFFSET_HI] = (st[S_TSC_OFFSET_HI] + 1) | 0;
+    if (this.sliceEnd !== Infinity && this.nextDeadline() !== Infinity) this.preempt = true;
   }
 
   /** Instructions retired (64-bit S_ICOUNT as a number). */

@@ -66,17 +66,19 @@ export class Pic8259 {
 
   /**
    * Drive input IRn. Edge mode: a low-to-high transition sets the IRR bit (datasheet "Edge and
-   * Level Triggered Modes"); the IRR bit is then cleared by the acknowledge. Level mode: IRR
-   * follows the input (a request that goes away before it is acknowledged is withdrawn).
+   * Level Triggered Modes"), a held-high input does not request again. Level mode: IRR follows the
+   * input. In both modes the request must still be there at INTA ("the IR input must remain high
+   * until after the falling edge of the first INTA pulse"): an input that falls withdraws its
+   * request (Figure 10, the priority cell gates the request latch with the IR level; Bochs models
+   * it the same way), so only a true race with INTA produces the spurious IR7 vector.
    */
   setInput(irq: number, level: boolean): void {
     const m = 1 << irq;
-    if (this.isLevel(irq)) {
-      if (level) { this.irr |= m; this.lines |= m; } else { this.irr &= ~m; this.lines &= ~m; }
-    } else if (level) {
-      if ((this.lines & m) === 0) this.irr |= m;
+    if (level) {
+      if (this.isLevel(irq) || (this.lines & m) === 0) this.irr |= m;
       this.lines |= m;
     } else {
+      this.irr &= ~m;
       this.lines &= ~m;
     }
   }

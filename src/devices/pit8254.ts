@@ -300,7 +300,7 @@ export class PitChannel {
     this.pauseTick = -1;
     this.triggered = false;
     // GATE low at load time: modes 0/4 hold the count, modes 2/3 do not start.
-    if (!this.gate && this.mode !== 1 && this.mode !== 5) this.pauseTick = load;
+    if (!this.gate && this.mode !== 1 && this.mode !== 5) { this.pauseTick = load; this.frozenCe = n; }
     return true;
   }
 

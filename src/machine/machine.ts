@@ -44,6 +44,8 @@ export interface MachineOptions {
   rtcTime?: number | Date;
   /** Virtual nanoseconds per retired instruction (default 1). Virtual time drives the PIT, RTC and UART timeouts. */
   nsPerInstruction?: number;
+  /** Virtual time a port I/O access takes (default 1000 ns; also added to the TSC). */
+  ioCostNs?: number;
 }
 
 /** Consecutive timer events skipped while halted without any interrupt reaching the CPU before run() gives up. */
@@ -104,8 +106,8 @@ export class Machine {
       throw new ImageError(`BIOS image must be a multiple of 64 KiB between 64 KiB and 16 MiB (got ${options.bios.length} bytes)`);
     }
     const bus: PhysBus = {
-      ioRead: (port, size) => this.io.read(port, size),
-      ioWrite: (port, size, v) => this.io.write(port, size, v),
+      ioRead: (port, size) => { this.pc.clock.chargeIo(); return this.io.read(port, size); },
+      ioWrite: (port, size, v) => { this.pc.clock.chargeIo(); this.io.write(port, size, v); },
       mmioRead: (_a, size) => (size === 1 ? 0xff : size === 2 ? 0xffff : -1),
       mmioWrite: () => {},
     };
@@ -124,7 +126,7 @@ export class Machine {
     const rtcTime = options.rtcTime instanceof Date ? options.rtcTime.getTime() : options.rtcTime;
     this.pc = new PcPlatform(
       { st: this.cpu.st, io: this.io, uart: this.uart, onReset: (why) => this.requestReset(why) },
-      { ramBytes: mib << 20, rtcTime, nsPerInstruction: options.nsPerInstruction, fpu: (cpuidFeatures() & FEAT_FPU) !== 0 },
+      { ramBytes: mib * 0x100000, rtcTime, nsPerInstruction: options.nsPerInstruction, ioCostNs: options.ioCostNs, fpu: (cpuidFeatures() & FEAT_FPU) !== 0 },
     );
     this.irqSource = this.pc.pic;
     this.cache = new CodeCache(this.cpu);

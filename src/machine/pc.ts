@@ -39,6 +39,8 @@ export interface PcOptions {
   rtcTime?: number;
   /** Virtual nanoseconds per retired instruction (default 1: a 1 GHz guest). */
   nsPerInstruction?: number;
+  /** Virtual time one port access takes (default 1000 ns, an ISA bus cycle). */
+  ioCostNs?: number;
   /** The CPU has an x87 FPU (CMOS equipment byte bit 1). */
   fpu?: boolean;
 }
@@ -56,7 +58,7 @@ export class PcPlatform {
 
   constructor(readonly host: PcHost, opts: PcOptions) {
     const st = host.st;
-    this.clock = new VirtualClock(st, opts.nsPerInstruction ?? 1);
+    this.clock = new VirtualClock(st, opts.nsPerInstruction ?? 1, opts.ioCostNs ?? 1000);
     const pic = this.pic;
     pic.onInt = (asserted) => { st[S_IRQ_PENDING] = asserted ? 1 : 0; };
     this.pit = new Pit8254(this.clock);
