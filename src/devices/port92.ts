@@ -2,10 +2,10 @@
  * PC/AT system control ports:
  *   0x61  System Control Port B (IBM PC/AT Technical Reference "System Control Port B"; Intel
  *         82371SB PIIX3 datasheet §"NMI Status and Control Register"):
- *           bit 0  timer 2 GATE (r/w)            bit 4  refresh request toggle (ro; flips every 15.085 µs)
- *           bit 1  speaker data enable (r/w)     bit 5  timer 2 OUT (ro)
- *           bit 2  parity check enable (r/w)     bit 6  IOCHK NMI source (ro, 0)
- *           bit 3  channel check enable (r/w)    bit 7  SERR#/parity NMI source (ro, 0)
+ *           bit 0  timer 2 GATE (r/w)                 bit 4  refresh request toggle (ro; flips every 15.085 µs)
+ *           bit 1  speaker data enable (r/w)          bit 5  timer 2 OUT (ro)
+ *           bit 2  SERR#/parity NMI disable (r/w)     bit 6  IOCHK# NMI source (ro, always 0 here)
+ *           bit 3  IOCHK# NMI disable (r/w)           bit 7  SERR#/parity NMI source (ro, always 0 here)
  *   0x92  System Control Port A ("PS/2 fast A20 / fast reset"; PIIX3 §"Port 92 Register"):
  *           bit 0  fast reset (0 → 1 pulses the CPU reset)    bit 1  A20 gate
  *   0x80  POST diagnostic port (written by BIOSes and used by Linux outb_p() as an I/O delay):
@@ -21,7 +21,6 @@ export const REFRESH_TOGGLE_NS = 15_085;
 export class SystemControlB implements IoDevice {
   /** The writable bits 0-3. */
   value = 0;
-  /** The machine's speaker would sound (gate and data enable): informational. */
   constructor(readonly clock: VirtualClock, readonly pit: Pit8254) {}
 
   ports(): [number, number] { return [0x61, 1]; }

@@ -10,7 +10,7 @@ import { deliverInterrupt, handleFault, INT_EXTERNAL } from '../cpu/interrupts.j
 import {
   CR0_PE, F_FIXED, F_IF, R_EAX, R_EBX, S_CR0, S_EFLAGS, S_EIP, S_HALTED, S_INHIBIT_IRQ, S_INSN_EIP, S_IRQ_PENDING,
   SEG_ATTR, SEG_BASE, SEG_CS, SEG_HI, SEG_LIMIT, SEG_LO, SEG_SEL, segSlot, S_CR2, S_CR3, S_CR4, S_CPL,
-  R_ESI, S_GDTR_BASE, S_GDTR_LIMIT, S_IDTR_BASE, S_IDTR_LIMIT,
+  R_ESI, S_GDTR_BASE, S_GDTR_LIMIT, S_IDTR_BASE, S_IDTR_LIMIT, S_SMC_HIT,
 } from '../cpu/layout.js';
 import { setCpl } from '../cpu/paging.js';
 import { materializeFlags, readEflags } from '../cpu/flags.js';
@@ -191,6 +191,7 @@ export class Machine {
     clock.setNow(t);
     this.pc.reset();
     this.cache.flush();
+    this.cpu.st[S_SMC_HIT] = 0; // set by the flush; meaningless outside a running block
     this.resetPending = null;
     this.resets++;
   }
