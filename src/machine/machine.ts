@@ -111,7 +111,7 @@ export class Machine {
       mmioRead: (_a, size) => (size === 1 ? 0xff : size === 2 ? 0xffff : -1),
       mmioWrite: () => {},
     };
-    this.cpu = new Cpu({ ramBytes: mib << 20, romBytes: options.bios?.length ?? 0 }, bus);
+    this.cpu = new Cpu({ ramBytes: mib * 0x100000, romBytes: options.bios?.length ?? 0 }, bus);
     if (options.bios) this.cpu.u8.set(options.bios, this.cpu.romHost);
     this.io.attach(this.uart);
     this.io.attach(this.debugExit);
