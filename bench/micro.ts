@@ -23,7 +23,7 @@ import { decode, Insn, type ByteSource } from '../src/cpu/decode.js';
 import { CR0_PG, S_CR0, S_CR3 } from '../src/cpu/layout.js';
 import { readLin32 } from '../src/cpu/memory.js';
 import { formatOf } from '../src/cpu/table.js';
-import { BlockCompiler, IMPORTS, N_IMPORTS, T_BLOCK, TYPES } from '../src/jit/codegen.js';
+import { BlockCompiler, IMPORTS, N_IMPORTS, T_FN, TYPES } from '../src/jit/codegen.js';
 import { eliminateDeadFlags } from '../src/jit/optimize.js';
 import { assembleModule } from '../src/jit/wasm.js';
 import { findRoot } from './lib/suite.js';
@@ -114,7 +114,7 @@ async function main(argv: string[]): Promise<void> {
     for (let i = 0; i < batch.length; i++) {
       const b = batch[i];
       const f = compiler.compile(eliminateDeadFlags(b.code), b.nInsn, (b.mode >> 3) & 3);
-      funcs.push({ type: T_BLOCK, locals: f.locals, body: f.body, bodyLen: f.body.length });
+      funcs.push({ type: T_FN, locals: f.locals, body: f.body, bodyLen: f.body.length });
       exports.push({ name: 'f' + i, func: N_IMPORTS + i });
     }
     const bytes = assembleModule({ types: TYPES, memoryPages, importTable: false, funcImports: IMPORTS, funcs, exports });

@@ -7,7 +7,9 @@
  *   loop:
  *     key  = TLB(CS.base + EIP) → host offset of the code byte, mode bits (block.ts currentMode)
  *     ent  = RT_HASH[hash(host, mode)]; (host, mode, EIP, CS.base) must match, else return MISS
- *     RT_CUR_FN = ent.fn; r = call_indirect ent.fn (); S_ICOUNT += r; done += r
+ *     link the chain cell the previous block left unlinked (RT_LAST_EXIT) to ent.fn
+ *     done = call_indirect ent.fn (budget, done)   — the block (and the blocks it tail-calls
+ *       through its chain cells) add to S_ICOUNT and return the new count
  *     block boundary (the interpreter's run loop + Machine.betweenBlocks, in the same order):
  *       done >= budget → BUDGET;  RT_ATTN (a device was touched) → ATTN;  S_HALTED → HALT;
  *       S_INHIBIT_IRQ → clear it and go on;  S_IRQ_PENDING && EFLAGS.IF → IRQ
@@ -15,15 +17,16 @@
  * The first block runs unconditionally (the caller has done the boundary work). On every reason
  * except MISS the boundary work is left to the caller; on MISS it has already been done.
  * A fault thrown by an import inside a block unwinds through here to the JS engine loop; S_ICOUNT
- * then counts the completed blocks and RT_CUR_FN names the faulting one.
+ * then counts the completed blocks and RT_CUR_FN names the faulting one (set by the block on its
+ * slow paths and before helper calls).
  */
 import {
-  CR0_PE, F_IF, F_TF, F_VM, RT_ATTN, RT_CUR_FN, RT_DISPATCHES, RT_HASH, RT_HASH_BITS, S_CPL, S_CR0, S_EFLAGS, S_EIP,
-  S_HALTED, S_ICOUNT_LO, S_INHIBIT_IRQ, S_IRQ_PENDING, S_RMASK, SEG_ATTR, SEG_BASE, SEG_CS, SEG_SS, STATE_BASE,
+  CR0_PE, F_IF, F_TF, F_VM, RT_ATTN, RT_CHAIN, RT_DISPATCHES, RT_HASH, RT_HASH_BITS, RT_LAST_EXIT, S_CPL, S_CR0, S_EFLAGS, S_EIP,
+  S_HALTED, S_INHIBIT_IRQ, S_IRQ_PENDING, S_RMASK, SEG_ATTR, SEG_BASE, SEG_CS, SEG_SS, STATE_BASE,
   TLB_BASE, segSlot,
 } from '../src/cpu/layout.js';
 import { Op, WasmWriter, I32, assembleModule } from '../src/jit/wasm.js';
-import { T_BLOCK, T_I32_I32, TYPES } from '../src/jit/codegen.js';
+import { T_FN, T_I32_I32, TYPES } from '../src/jit/codegen.js';
 
 export const RUN_MISS = 0, RUN_BUDGET = 1, RUN_ATTN = 2, RUN_HALT = 3, RUN_IRQ = 4;
 
@@ -37,8 +40,9 @@ const slot = (k: number): number => STATE_BASE + 4 * k;
 
 export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
   const w = new WasmWriter(1024);
-  const P_BUDGET = 0, L_DONE = 1, L_EIP = 2, L_CS = 3, L_LIN = 4, L_E = 5, L_HOST = 6, L_MODE = 7, L_ENT = 8, L_R = 9;
+  const P_BUDGET = 0, L_DONE = 1, L_EIP = 2, L_CS = 3, L_LIN = 4, L_E = 5, L_HOST = 6, L_MODE = 7, L_ENT = 8, L_R = 9, L_LAST = 10;
   const ret = (reason: number): void => { w.i32(reason); w.op(Op.return); };
+  w.i32(0); w.i32(0); w.mem(Op.i32_store, 2, RT_LAST_EXIT);
   const top = w.loop();
   // ---- key: host offset of CS.base + EIP through the TLB (a miss goes to JS, which walks the page tables)
   w.load32(slot(S_EIP)); w.set(L_EIP);
@@ -64,15 +68,28 @@ export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
   w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 8); w.get(L_EIP); w.op(Op.i32_ne); w.op(Op.i32_or);
   w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 12); w.get(L_CS); w.op(Op.i32_ne); w.op(Op.i32_or);
   w.if_(); ret(RUN_MISS); w.end();
-  // ---- run the block
-  w.i32(0); w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 16); w.tee(L_R); w.mem(Op.i32_store, 2, RT_CUR_FN);
+  w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 16); w.set(L_R);
+  // ---- link the exit the previous block left through to this block (its successor key is static)
+  w.get(L_LAST);
+  w.if_();
+  w.get(L_LAST); w.get(L_R); w.mem(Op.i32_store, 2, 0);
+  w.get(L_LAST); w.get(L_R); w.i32(5); w.op(Op.i32_shl); w.mem(Op.i32_load, 2, RT_CHAIN + 16); w.mem(Op.i32_store, 2, 4);
+  w.end();
+  // ---- run the block (it and the blocks it chains to add to S_ICOUNT and return the new `done`).
+  // A pending interrupt or interrupt shadow means the next boundary matters: no chaining (budget = done).
   w.i32(0); w.load32(RT_DISPATCHES); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_DISPATCHES);
-  w.get(L_R); w.op(Op.call_indirect); w.uleb(T_BLOCK); w.uleb(0); w.set(L_R);
-  w.i32(0);
-  w.i32(0); w.mem(Op.i64_load, 2, slot(S_ICOUNT_LO)); w.get(L_R); w.op(Op.i64_extend_i32_u); w.op(Op.i64_add);
-  w.mem(Op.i64_store, 2, slot(S_ICOUNT_LO));
+  w.get(L_DONE); w.get(P_BUDGET); // select(done, budget, pending) = pending ? done : budget
+  w.load32(slot(S_INHIBIT_IRQ));
+  w.load32(slot(S_IRQ_PENDING)); w.i32(0); w.op(Op.i32_ne);
+  w.load32(slot(S_EFLAGS)); w.i32(F_IF); w.op(Op.i32_and); w.i32(0); w.op(Op.i32_ne); w.op(Op.i32_and);
+  w.op(Op.i32_or);
+  w.op(Op.select);
+  w.get(L_DONE);
+  w.get(L_R); w.op(Op.call_indirect); w.uleb(T_FN); w.uleb(0); w.set(L_DONE);
+  w.load32(RT_LAST_EXIT); w.set(L_LAST);
+  w.i32(0); w.i32(0); w.mem(Op.i32_store, 2, RT_LAST_EXIT);
   // ---- block boundary
-  w.get(L_DONE); w.get(L_R); w.op(Op.i32_add); w.tee(L_DONE); w.get(P_BUDGET); w.op(Op.i32_ge_s);
+  w.get(L_DONE); w.get(P_BUDGET); w.op(Op.i32_ge_s);
   w.if_(); ret(RUN_BUDGET); w.end();
   w.load32(RT_ATTN); w.if_(); ret(RUN_ATTN); w.end();
   w.load32(slot(S_HALTED)); w.if_(); ret(RUN_HALT); w.end();
@@ -94,7 +111,7 @@ export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
     memoryPages,
     importTable: true,
     funcImports: [],
-    funcs: [{ type: T_I32_I32, locals: 9, body: w.buf, bodyLen: w.n }],
+    funcs: [{ type: T_I32_I32, locals: 10, body: w.buf, bodyLen: w.n }],
     exports: [{ name: 'run', func: 0 }],
   });
 }

@@ -116,13 +116,15 @@ export const TLB_CODE_WRITE_SUP = 32, TLB_CODE_WRITE_USER = 64;
 export const TLB_FLAG_MASK = 0xfff;
 
 // ---- binary translator runtime (src/jit, wasm-runtime/): byte addresses in RUNTIME_BASE .. RAM_BASE ----
-/** i32: table index of the compiled block the dispatcher called last (to account for a fault in it). */
+/** i32: table index of the compiled block that made the last host call that can fault (to account for a fault in it). */
 export const RT_CUR_FN = RUNTIME_BASE + 0x00;
 /** i32: non-zero when a host call touched a device (I/O, MMIO): the dispatcher returns at the next block boundary. */
 export const RT_ATTN = RUNTIME_BASE + 0x04;
 /** i32 counters kept by compiled code: blocks entered by the dispatcher, direct chain hits. */
 export const RT_DISPATCHES = RUNTIME_BASE + 0x08;
 export const RT_CHAIN_HITS = RUNTIME_BASE + 0x0c;
+/** i32: byte address of the chain cell of the exit a block just left through unchained (0: none); the dispatcher fills it. */
+export const RT_LAST_EXIT = RUNTIME_BASE + 0x10;
 /** i32 × 16: the lazy-flag kind masks (flags.ts CC_KIND_MASK), for LAZYT with a run-time cc op. */
 export const RT_KIND_MASK = RUNTIME_BASE + 0x100;
 /** Block lookup hash table: RT_HASH_SIZE entries of RT_HASH_ENTRY bytes (host, mode, eip, csBase, fn, 3 spare). */
@@ -130,7 +132,11 @@ export const RT_HASH = RUNTIME_BASE + 0x1000;
 export const RT_HASH_BITS = 16;
 export const RT_HASH_SIZE = 1 << RT_HASH_BITS;
 export const RT_HASH_ENTRY = 32;
-/** Per-table-slot direct-chaining cache (2 exits × (eip, csBase, host|mode-check, fn)), RT_CHAIN_SLOTS slots. */
+/**
+ * Direct chaining, one RT_CHAIN_ENTRY per function-table slot: two exit cells (successor slot, that
+ * slot's generation when linked) at +0 and +8, and the slot's own generation at +16 (bumped when
+ * the slot is freed, which unlinks every cell pointing to it).
+ */
 export const RT_CHAIN = RT_HASH + RT_HASH_SIZE * RT_HASH_ENTRY;
 export const RT_CHAIN_SLOTS = 1 << 16;
 export const RT_CHAIN_ENTRY = 32;

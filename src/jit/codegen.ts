@@ -29,7 +29,7 @@
 import { CC_ADC, CC_ADD, CC_DEC, CC_INC, CC_KIND_MASK, CC_LOGIC, CC_SBB, CC_SUB } from '../cpu/flags.js';
 import {
   F_ARITH, F_CF, F_FIXED, RT_KIND_MASK, S_CC_MASK, S_CC_OP, S_CC_RES, S_CC_SRC1, S_CC_SRC2, S_EFLAGS, S_EIP,
-  S_INSN_EIP, S_SMC_HIT, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
+  S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_CUR_FN, RT_ATTN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_LAST_EXIT, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
   TLB_WRITE_SUP, TLB_WRITE_USER, segSlot,
 } from '../cpu/layout.js';
 import { U, UOP_WORDS } from '../cpu/uops.js';
@@ -37,7 +37,7 @@ import { I32, Op, WasmWriter, type FuncType, type ImportFunc } from './wasm.js';
 
 // ---------------------------------------------------------------- module interface
 
-export const T_BLOCK = 0, T_HELPER = 1, T_READ = 2, T_WRITE = 3, T_I32_I32 = 4, T_VOID = 5;
+export const T_BLOCK = 0, T_HELPER = 1, T_READ = 2, T_WRITE = 3, T_I32_I32 = 4, T_VOID = 5, T_FN = 6;
 export const TYPES: FuncType[] = [
   { params: [], results: [I32] },                 // block function; cf(), getf()
   { params: [I32, I32, I32, I32], results: [I32] }, // helper(id, a, b, imm)
@@ -45,6 +45,7 @@ export const TYPES: FuncType[] = [
   { params: [I32, I32, I32, I32], results: [] },   // write(seg, off, size, v); lazy(op, res, s1, s2)
   { params: [I32], results: [I32] },               // cond(cc); dispatcher run(budget)
   { params: [], results: [] },                     // matf()
+  { params: [I32, I32], results: [I32] },          // block function (budget, done) -> done
 ];
 export const IMPORTS: ImportFunc[] = [
   { module: 'env', name: 'helper', type: T_HELPER },
@@ -64,7 +65,7 @@ export const N_IMPORTS = IMPORTS.length;
 const slot = (k: number): number => STATE_BASE + 4 * k;
 const A_EFLAGS = slot(S_EFLAGS), A_CC_OP = slot(S_CC_OP), A_CC_RES = slot(S_CC_RES), A_CC_SRC1 = slot(S_CC_SRC1);
 const A_CC_SRC2 = slot(S_CC_SRC2), A_CC_MASK = slot(S_CC_MASK), A_EIP = slot(S_EIP), A_INSN_EIP = slot(S_INSN_EIP);
-const A_SMC_HIT = slot(S_SMC_HIT);
+const A_SMC_HIT = slot(S_SMC_HIT), A_ICOUNT = slot(S_ICOUNT_LO);
 const SIZE_SHIFT = [24, 16, 0];
 const SIZE_MASK = [0xff, 0xffff, -1];
 
@@ -93,17 +94,35 @@ interface FlagSrc { res(): void; s1(): void; s2(): void; sh: number /* -1: dynam
 
 export interface CompiledBody { body: Uint8Array; locals: number }
 
+/** Where the block lives, for direct chaining. */
+export interface BlockPlace {
+  /** Function-table slot the function will occupy (its chain cells are indexed by it). */
+  slot: number;
+  /** Linear page (CS.base + EIP) >>> 12 of the first instruction: exits to the same page can be chained. */
+  linPage: number;
+  csBase: number;
+  /** Chain constant exits (option). */
+  chain: boolean;
+}
+
 export interface CodegenStats { functions: number; wasmBytes: number; inlineCondStatic: number; inlineCondDynamic: number }
 
 // Fixed scratch locals (the function has no parameters).
-const L_LIN = 0, L_E = 1, L_OP = 2, L_SH = 3, L_X = 4;
+/** Parameters of a block function: the dispatcher's instruction budget and the count retired so far. */
+const P_BUDGET = 0, P_DONE = 1;
+const L_LIN = 2, L_E = 3, L_OP = 4, L_SH = 5, L_X = 6;
 /** Sticky "a slow store or helper hit translated code" flag (S_SMC_HIT seen). */
-const L_SMC = 5;
+const L_SMC = 7;
 /** Cached guest registers EAX..EDI. */
-const L_REG = 6;
+const L_REG = 8;
 /** Cached segment caches: base, lo, hi per segment register. */
 const L_SEG = L_REG + 8;
 const N_SCRATCH = L_SEG + 18;
+
+const NO_PLACE: BlockPlace = { slot: 0, linPage: -1, csBase: 0, chain: false };
+
+/** Function type of compiled blocks: (budget, done) -> done. */
+export const T_BLOCK_FN = T_FN;
 
 export class BlockCompiler {
   private w = new WasmWriter(1 << 16);
@@ -120,11 +139,14 @@ export class BlockCompiler {
   private regDirty = new Uint8Array(8);
   private segCached = new Uint8Array(6);
   private curEip = 0;
+  private place!: BlockPlace;
+  private canChain = false;
   readonly stats: CodegenStats = { functions: 0, wasmBytes: 0, inlineCondStatic: 0, inlineCondDynamic: 0 };
 
   /** Translate micro-ops `code` (of a block with `nInsn` instructions, translated for CPL `cpl`). */
-  compile(code: Int32Array, nInsn: number, cpl: number): CompiledBody {
+  compile(code: Int32Array, nInsn: number, cpl: number, place: BlockPlace = NO_PLACE): CompiledBody {
     this.code = code;
+    this.place = place;
     this.nInsn = nInsn;
     const user = cpl === 3;
     this.rmask = user ? TLB_READ_USER : TLB_READ_SUP;
@@ -158,7 +180,12 @@ export class BlockCompiler {
       if (op === U.LD8 || op === U.LD16 || op === U.LD32) this.mayFault[insn] = 1;
       if (op === U.ST8 || op === U.ST16 || op === U.ST32 || op === U.CALL) { this.mayFault[insn] = 1; this.mayHitCode[insn] = 1; }
     }
-    const locals = next + maxTemp + 1;
+    // Chaining skips the dispatcher's boundary checks; blocks without helper calls cannot change
+    // anything those checks look at except through a device (RT_ATTN), which the exit tests.
+    let hasCall = false;
+    for (let i = 0; i < n; i++) if (code[i * UOP_WORDS] === U.CALL) { hasCall = true; break; }
+    this.canChain = place.chain && !hasCall;
+    const locals = next + maxTemp + 1 - 2; // minus the two parameters
     const w = this.w;
     w.reset();
     this.range(0, n);
@@ -311,21 +338,26 @@ export class BlockCompiler {
         case U.EXIT:
           this.flushAll(false);
           w.i32(0); w.get(this.t(i, a)); w.mem(Op.i32_store, 2, A_EIP);
-          w.i32(this.nInsn); w.op(Op.return);
+          this.retire(this.nInsn);
           break;
         case U.EXITI:
           this.flushAll(false);
-          w.i32(0); w.i32(a); w.mem(Op.i32_store, 2, A_EIP);
-          w.i32(this.nInsn); w.op(Op.return);
+          this.exitTo(a, 0);
           break;
         case U.EXITC:
           this.flushAll(false);
-          w.i32(0); w.i32(b); w.i32(c); w.get(this.t(i, a)); w.op(Op.select); w.mem(Op.i32_store, 2, A_EIP);
-          w.i32(this.nInsn); w.op(Op.return);
+          if (this.canChain && (this.chainable(b) || this.chainable(c))) {
+            w.get(this.t(i, a));
+            w.if_(); this.exitTo(b, 0); w.end();
+            this.exitTo(c, 1);
+          } else {
+            w.i32(0); w.i32(b); w.i32(c); w.get(this.t(i, a)); w.op(Op.select); w.mem(Op.i32_store, 2, A_EIP);
+            this.retire(this.nInsn);
+          }
           break;
         case U.EXITH:
           this.flushAll(false);
-          w.i32(this.nInsn); w.op(Op.return);
+          this.retire(this.nInsn);
           break;
         default:
           throw new Error(`codegen: bad micro-op ${op} at ${i}`);
@@ -363,7 +395,7 @@ export class BlockCompiler {
       this.flushAll(false);
       w.i32(0); w.i32(0); w.mem(Op.i32_store, 2, A_SMC_HIT);
       w.i32(0); w.i32(eip); w.mem(Op.i32_store, 2, A_EIP);
-      w.i32(k); w.op(Op.return);
+      this.retire(k);
       w.end();
     }
     this.curEip = eip;
@@ -411,10 +443,60 @@ export class BlockCompiler {
     if (definite) k.stored = true;
   }
 
-  /** S_INSN_EIP for a fault (or a helper that reads it) in the current instruction. */
+  /** S_INSN_EIP for a fault (or a helper that reads it) in the current instruction; RT_CUR_FN names this block. */
   private storeInsnEip(): void {
     const w = this.w;
     w.i32(0); w.i32(this.curEip); w.mem(Op.i32_store, 2, A_INSN_EIP);
+    w.i32(0); w.i32(this.place.slot); w.mem(Op.i32_store, 2, RT_CUR_FN);
+  }
+
+  // ---------------------------------------------------------------- exits
+
+  /** n instructions retired: S_ICOUNT += n (the architectural counter), return done + n. */
+  private retire(n: number): void {
+    const w = this.w;
+    this.icount(n);
+    w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.op(Op.return);
+  }
+
+  private icount(n: number): void {
+    const w = this.w;
+    w.i32(0);
+    w.i32(0); w.mem(Op.i64_load, 2, A_ICOUNT); w.i64(n); w.op(Op.i64_add);
+    w.mem(Op.i64_store, 2, A_ICOUNT);
+  }
+
+  private chainable(target: number): boolean {
+    return this.canChain && (((this.place.csBase + target) >>> 12) === this.place.linPage);
+  }
+
+  /**
+   * Leave through exit `cell` (0/1) to the constant EIP `target`. A target on the block's own linear
+   * page has a fixed successor key (same TLB entry, mode and CS), so its compiled function, once the
+   * dispatcher has linked it into the cell, is entered directly with a tail call — if the budget
+   * allows, no device was touched (RT_ATTN), and the successor's slot generation still matches.
+   */
+  private exitTo(target: number, cell: number): void {
+    const w = this.w, n = this.nInsn;
+    w.i32(0); w.i32(target); w.mem(Op.i32_store, 2, A_EIP);
+    if (!this.chainable(target)) { this.retire(n); return; }
+    const A = RT_CHAIN + this.place.slot * RT_CHAIN_ENTRY + cell * 8;
+    this.icount(n);
+    w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.tee(L_X);
+    w.get(P_BUDGET); w.op(Op.i32_lt_s);
+    w.load32(RT_ATTN); w.op(Op.i32_eqz); w.op(Op.i32_and);
+    w.if_();
+    w.load32(A + 4);
+    w.load32(A); w.tee(L_E); w.i32(5); w.op(Op.i32_shl); w.mem(Op.i32_load, 2, RT_CHAIN + 16);
+    w.op(Op.i32_eq);
+    w.if_();
+    w.i32(0); w.load32(RT_CHAIN_HITS); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_CHAIN_HITS);
+    w.get(P_BUDGET); w.get(L_X); w.get(L_E);
+    w.op(Op.return_call_indirect); w.uleb(T_FN); w.uleb(0);
+    w.end();
+    w.i32(0); w.i32(A); w.mem(Op.i32_store, 2, RT_LAST_EXIT);
+    w.end();
+    w.get(L_X); w.op(Op.return);
   }
 
   /** After a slow store or a helper call: remember whether translated code was hit. */

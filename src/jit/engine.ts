@@ -21,7 +21,8 @@ import { CC_KIND_MASK, getCF, materializeFlags, readEflags, setLazy, testConditi
 import { HELPER_NAMES, HELPERS } from '../cpu/helpers.js';
 import { handleFault } from '../cpu/interrupts.js';
 import {
-  RAM_BASE, RT_ATTN, RT_CUR_FN, RT_DISPATCHES, RT_END, RT_HASH, RT_HASH_SIZE, RT_KIND_MASK, S_EIP, S_HALTED,
+  RAM_BASE, RT_ATTN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_SLOTS, RT_CUR_FN, RT_DISPATCHES, RT_END, RT_HASH,
+  RT_HASH_SIZE, RT_KIND_MASK, RT_LAST_EXIT, S_EIP, S_HALTED,
   S_ICOUNT_HI, S_ICOUNT_LO, S_INSN_EIP, SEG_NONE,
 } from '../cpu/layout.js';
 import { linear, readLin16, readLin32, readLin8, writeLin16, writeLin32, writeLin8 } from '../cpu/memory.js';
@@ -30,7 +31,7 @@ import { execBlock, retired } from '../interp/exec.js';
 import { addRetired, Interpreter, singleStepTrap, type EngineHost } from '../interp/interpreter.js';
 import { buildDispatcher, hashIndex, RUN_ATTN, RUN_MISS } from '../../wasm-runtime/dispatcher.js';
 import type { CodeCache } from './cache.js';
-import { BlockCompiler, IMPORTS, N_IMPORTS, T_BLOCK, TYPES } from './codegen.js';
+import { BlockCompiler, IMPORTS, N_IMPORTS, T_FN, TYPES } from './codegen.js';
 import { eliminateDeadFlags, optimizeStats } from './optimize.js';
 import { assembleModule } from './wasm.js';
 
@@ -49,6 +50,8 @@ export interface BtOptions {
   maxWasmBytes: number;
   /** Run the dead-flag elimination pass before code generation. */
   optimizeFlags: boolean;
+  /** Direct chaining of constant exits to blocks on the same page (tail calls, no dispatcher). */
+  chain: boolean;
   /** Debugging: write every compiled module to this directory (X86VM_BT_DUMP; inspect with wasm-dis). */
   dumpDir?: string;
 }
@@ -61,6 +64,7 @@ export const DEFAULT_BT_OPTIONS: BtOptions = {
   maxModules: 2048,
   maxWasmBytes: 48 << 20,
   optimizeFlags: true,
+  chain: true,
 };
 
 /** Options from the environment (X86VM_BT_THRESHOLD, X86VM_BT_BATCH, X86VM_BT_WAIT, X86VM_BT_MAXFN, X86VM_BT_NOOPT). */
@@ -78,6 +82,7 @@ export function btOptionsFromEnv(env: Record<string, string | undefined> = proce
   const w = num('X86VM_BT_WAIT'); if (w !== undefined) o.batchWait = w;
   const m = num('X86VM_BT_MAXFN'); if (m !== undefined) o.maxFunctions = Math.max(16, m);
   if (env.X86VM_BT_NOOPT === '1') o.optimizeFlags = false;
+  if (env.X86VM_BT_NOCHAIN === '1') o.chain = false;
   if (env.X86VM_BT_DUMP) o.dumpDir = env.X86VM_BT_DUMP;
   return o;
 }
@@ -89,8 +94,10 @@ export interface BtStats {
   compileMs: number;
   /** Compile time split (ms): micro-ops → function bodies, module assembly, WebAssembly.Module, instantiation + registration. */
   compileSplit: { codegen: number; assemble: number; wasmCompile: number; instantiate: number };
-  /** Compiled block executions (counted by the dispatcher). */
+  /** Compiled block executions (entered by the dispatcher or by a chained exit). */
   compiledRuns: number;
+  /** Compiled blocks entered directly from another block's exit (tail call, no dispatcher). */
+  chainHits: number;
   interpretedRuns: number;
   dispatcherCalls: number;
   dispatcherMisses: number;
@@ -144,11 +151,14 @@ export class BinaryTranslator {
     this.memoryPages = cpu.buffer.byteLength / 65536;
     for (let k = 0; k < CC_KIND_MASK.length; k++) this.rt32[(RT_KIND_MASK >> 2) + k] = CC_KIND_MASK[k];
     this.rt32.fill(0, RT_HASH >> 2, (RT_HASH >> 2) + RT_HASH_SIZE * 8);
+    this.rt32.fill(0, RT_CHAIN >> 2, (RT_CHAIN + RT_CHAIN_SLOTS * RT_CHAIN_ENTRY) >> 2);
+    for (let sl = 0; sl < RT_CHAIN_SLOTS; sl++) this.clearCells(sl);
+    this.rt32[RT_LAST_EXIT >> 2] = 0;
     this.helperCounts = new Float64Array(HELPERS.length + 64);
     this.stats = {
       blocksCompiled: 0, modulesCompiled: 0, wasmBytes: 0, compileMs: 0,
       compileSplit: { codegen: 0, assemble: 0, wasmCompile: 0, instantiate: 0 }, compiledRuns: 0, interpretedRuns: 0,
-      dispatcherCalls: 0, dispatcherMisses: 0, hashRefills: 0, invalidatedCompiled: 0, flushes: 0, faults: 0, lazyRemoved: 0,
+      chainHits: 0, dispatcherCalls: 0, dispatcherMisses: 0, hashRefills: 0, invalidatedCompiled: 0, flushes: 0, faults: 0, lazyRemoved: 0,
       hostCalls: { helper: 0, read: 0, write: 0, cond: 0, cf: 0, getf: 0, matf: 0, lazy: 0 },
       helperCalls: new Map(),
       timeMs: { total: 0, compile: 0, interp: 0, hostCalls: 0, compiled: 0 },
@@ -223,7 +233,8 @@ export class BinaryTranslator {
       const t = this.stats.timeMs;
       t.total += performance.now() - t0;
       t.compiled = Math.max(0, t.total - t.compile - t.interp - t.hostCalls);
-      this.stats.compiledRuns = this.rt32[RT_DISPATCHES >> 2] >>> 0;
+      this.stats.chainHits = this.rt32[RT_CHAIN_HITS >> 2] >>> 0;
+      this.stats.compiledRuns = (this.rt32[RT_DISPATCHES >> 2] >>> 0) + this.stats.chainHits;
       this.stats.lazyRemoved = optimizeStats.lazyRemoved;
     }
   }
@@ -329,15 +340,24 @@ export class BinaryTranslator {
     const opt = this.options.optimizeFlags;
     const funcs = [];
     const exports = [];
+    // Slots first: the code names its own slot (chain cells, fault accounting).
+    const slots = blocks.map(() => this.allocSlot());
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i];
       const code = opt ? eliminateDeadFlags(b.code) : b.code;
-      const f = this.compiler.compile(code, b.nInsn, (b.mode >> 3) & 3);
-      funcs.push({ type: T_BLOCK, locals: f.locals, body: f.body, bodyLen: f.body.length });
+      const place = { slot: slots[i], linPage: ((b.csBase + b.eip) | 0) >>> 12, csBase: b.csBase, chain: o.chain };
+      let f;
+      try {
+        f = this.compiler.compile(code, b.nInsn, (b.mode >> 3) & 3, place);
+      } catch (e) {
+        for (const sl of slots) this.freeSlots.push(sl);
+        throw e;
+      }
+      funcs.push({ type: T_FN, locals: f.locals, body: f.body, bodyLen: f.body.length });
       exports.push({ name: 'f' + i, func: N_IMPORTS + i });
     }
     const t1 = performance.now();
-    const bytes = assembleModule({ types: TYPES, memoryPages: this.memoryPages, importTable: false, funcImports: IMPORTS, funcs, exports });
+    const bytes = assembleModule({ types: TYPES, memoryPages: this.memoryPages, importTable: true, funcImports: IMPORTS, funcs, exports });
     const t2 = performance.now();
     if (o.dumpDir) {
       const names = blocks.map((b, i) => `;; f${i}: eip 0x${(b.eip >>> 0).toString(16)} phys 0x${b.phys.toString(16)} mode ${b.mode} insns ${b.nInsn}`);
@@ -355,7 +375,7 @@ export class BinaryTranslator {
     this.liveBytes += bytes.length;
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i];
-      const s = this.allocSlot();
+      const s = slots[i];
       this.slotModule[s] = rec;
       this.table.set(s, inst.exports['f' + i] as unknown as null);
       this.slotBlock[s] = b;
@@ -373,11 +393,20 @@ export class BinaryTranslator {
   }
 
   private allocSlot(): number {
-    const f = this.freeSlots.pop();
-    if (f !== undefined) return f;
-    const s = this.nextSlot++;
-    if (s >= this.table.length) this.table.grow(Math.max(1024, this.table.length));
+    let s = this.freeSlots.pop();
+    if (s === undefined) {
+      s = this.nextSlot++;
+      if (s >= RT_CHAIN_SLOTS) throw new Error('bt: function table slots exhausted (maxFunctions too large)');
+      if (s >= this.table.length) this.table.grow(Math.max(1024, this.table.length));
+    }
+    this.clearCells(s);
     return s;
+  }
+
+  /** Unlink a slot's two exit cells (gen -1 never matches a slot generation). */
+  private clearCells(s: number): void {
+    const e = (RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2;
+    this.rt32[e] = 0; this.rt32[e + 1] = -1; this.rt32[e + 2] = 0; this.rt32[e + 3] = -1;
   }
 
   private entryBase(b: Block): number {
@@ -400,6 +429,9 @@ export class BinaryTranslator {
     const rt = this.rt32, e = this.entryBase(b);
     if (rt[e + 4] === s) { rt[e] = 0; rt[e + 1] = -1; rt[e + 4] = 0; }
     this.table.set(s, null);
+    // New generation: every chain cell that links to this slot is now stale.
+    const g = ((RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2) + 4;
+    rt[g] = (rt[g] + 1) & 0x7fffffff;
     this.slotBlock[s] = undefined;
     const rec = this.slotModule[s];
     this.slotModule[s] = undefined;
@@ -428,7 +460,7 @@ export class BinaryTranslator {
         `${s.blocksCompiled ? ((s.compileMs * 1000) / s.blocksCompiled).toFixed(1) : '0'} µs/block ` +
         `(codegen ${us(s.compileSplit.codegen)}, assemble ${us(s.compileSplit.assemble)}, WebAssembly.Module ${us(s.compileSplit.wasmCompile)}, ` +
         `instantiate ${us(s.compileSplit.instantiate)}), ${s.lazyRemoved} dead LAZY removed`,
-      `bt: block runs compiled=${s.compiledRuns} interpreted=${s.interpretedRuns}; dispatcher calls=${s.dispatcherCalls} misses=${s.dispatcherMisses} ` +
+      `bt: block runs compiled=${s.compiledRuns} (chained ${s.chainHits}) interpreted=${s.interpretedRuns}; dispatcher calls=${s.dispatcherCalls} misses=${s.dispatcherMisses} ` +
         `refills=${s.hashRefills}; invalidated compiled=${s.invalidatedCompiled} flushes=${s.flushes} faults=${s.faults}`,
       `bt: host calls helper=${hc.helper} read=${hc.read} write=${hc.write} cond=${hc.cond} cf=${hc.cf} getf=${hc.getf} matf=${hc.matf} lazy=${hc.lazy}` +
         (helpers ? ` (${helpers})` : ''),

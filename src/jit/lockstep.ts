@@ -22,6 +22,12 @@ export interface LockstepOptions {
   bt?: Partial<BtOptions>;
   /** Compare guest RAM every this many comparisons (0: only at the end). */
   memoryEvery?: number;
+  /**
+   * Instructions the bt machine may run per step (default 1: one block per step, compared at every
+   * block boundary). Larger budgets let compiled blocks chain into each other; the state is then
+   * compared wherever the reference interpreter reaches the same count.
+   */
+  btStep?: number;
   machine?: MachineOptions;
 }
 
@@ -97,8 +103,9 @@ export function runLockstep(setup: (m: Machine) => void, opts: LockstepOptions =
   let btDone: RunResult | undefined, refDone: RunResult | undefined;
   const res = (ok: boolean, divergence?: string): LockstepResult =>
     ({ ok, instructions: bt.instructions, comparisons, divergence, bt, ref, btResult: btDone, refResult: refDone });
-  const step = (m: Machine): RunResult | undefined => {
-    const r = m.run(1);
+  const btStep = opts.btStep ?? 1;
+  const step = (m: Machine, n: number): RunResult | undefined => {
+    const r = m.run(n);
     return r.reason === 'limit' ? undefined : r;
   };
   for (;;) {
@@ -119,9 +126,9 @@ export function runLockstep(setup: (m: Machine) => void, opts: LockstepOptions =
     if ((ia <= ib && !btDone) || refDone) {
       if (btDone) return res(false, `bt stopped (${btDone.reason}: ${btDone.message}) at ${ia}, interp continued to ${ib}`);
       lastBtEip = bt.cpu.st[S_EIP];
-      btDone = step(bt);
+      btDone = step(bt, btStep);
     } else {
-      refDone = step(ref);
+      refDone = step(ref, 1);
     }
     if (btDone?.reason === 'error') return res(false, `bt error: ${btDone.message}`);
     if (refDone?.reason === 'error') return res(false, `interp error: ${refDone.message}`);

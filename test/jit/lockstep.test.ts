@@ -28,6 +28,18 @@ describe('lock-step: images/ guests, everything compiled', () => {
   }
 });
 
+describe('lock-step: images/ guests, everything compiled, chained (up to 500 instructions per bt step)', () => {
+  for (const g of guestNames()) {
+    it(g, () => {
+      const img = new Uint8Array(readFileSync(guestElf(g)));
+      const r = runLockstep((m) => m.loadMultiboot(img), { bt: EAGER, btStep: 500, memoryMiB: 64, maxInstructions: 20_000_000 });
+      expect(r.divergence ?? '').toBe('');
+      expect(r.ok).toBe(true);
+      expect(bt(r.bt).stats.chainHits).toBeGreaterThan(1000);
+    });
+  }
+});
+
 describe('lock-step: random instruction streams', () => {
   const seeds = Array.from({ length: 24 }, (_, i) => 1000 + i * 7919);
   for (const seed of seeds) {
@@ -52,6 +64,16 @@ describe('lock-step: random instruction streams', () => {
     }
     expect(faults).toBeGreaterThan(10);
     expect(invalidated).toBeGreaterThan(10);
+  });
+
+  it('with chaining: the bt machine runs up to 50 instructions per step', () => {
+    for (const seed of [31, 32, 33, 34, 35, 36]) {
+      const bin = assemble(generate(seed, { length: 350 }));
+      const r = runLockstep((m) => m.loadFlat(bin, 0x100000), { bt: EAGER, btStep: 50, maxInstructions: 2_000_000 });
+      expect(r.divergence ?? '').toBe('');
+      expect(r.ok).toBe(true);
+      expect(bt(r.bt).stats.chainHits).toBeGreaterThan(100);
+    }
   });
 
   it('with default tiering (mixed interpreted / compiled execution)', () => {
