@@ -14,6 +14,8 @@
  *       done >= budget → BUDGET;  RT_ATTN (a device was touched) → ATTN;  S_HALTED → HALT;
  *       S_INHIBIT_IRQ → clear it and go on;  S_IRQ_PENDING && EFLAGS.IF → IRQ
  *
+ * The same module holds the lazy-flag functions of ./flags.ts (imported by every block module).
+ *
  * The first block runs unconditionally (the caller has done the boundary work). On every reason
  * except MISS the boundary work is left to the caller; on MISS it has already been done.
  * A fault thrown by an import inside a block unwinds through here to the JS engine loop; S_ICOUNT
@@ -26,7 +28,8 @@ import {
   TLB_BASE, segSlot,
 } from '../src/cpu/layout.js';
 import { Op, WasmWriter, I32, assembleModule } from '../src/jit/wasm.js';
-import { T_FN, T_I32_I32, TYPES } from '../src/jit/codegen.js';
+import { T_BLOCK, T_FN, T_HELPER, T_I32_I32, T_VOID, TYPES } from '../src/jit/codegen.js';
+import { buildFlagFuncs } from './flags.js';
 
 export const RUN_MISS = 0, RUN_BUDGET = 1, RUN_ATTN = 2, RUN_HALT = 3, RUN_IRQ = 4;
 
@@ -106,12 +109,21 @@ export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
   w.op(Op.unreachable);
   w.op(Op.end);
   void I32;
+  // Function indices: 0 = imported JS computeArith, 1 = run, 2.. = the flag functions.
+  const ff = buildFlagFuncs({ jsArith: 0, arith: 2, flags: 3 });
+  const f = (x: { body: Uint8Array; locals: number }, type: number) => ({ type, locals: x.locals, body: x.body, bodyLen: x.body.length });
   return assembleModule({
     types: TYPES,
     memoryPages,
     importTable: true,
-    funcImports: [],
-    funcs: [{ type: T_I32_I32, locals: 10, body: w.buf, bodyLen: w.n }],
-    exports: [{ name: 'run', func: 0 }],
+    funcImports: [{ module: 'env', name: 'arith', type: T_HELPER }],
+    funcs: [
+      { type: T_I32_I32, locals: 10, body: w.buf, bodyLen: w.n },
+      f(ff.arith, T_HELPER), f(ff.flags, T_BLOCK), f(ff.matf, T_VOID), f(ff.cond, T_I32_I32), f(ff.cf, T_BLOCK),
+    ],
+    exports: [
+      { name: 'run', func: 1 }, { name: 'arith', func: 2 }, { name: 'flags', func: 3 }, { name: 'matf', func: 4 },
+      { name: 'cond', func: 5 }, { name: 'cf', func: 6 },
+    ],
   });
 }

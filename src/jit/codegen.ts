@@ -56,8 +56,11 @@ export const IMPORTS: ImportFunc[] = [
   { module: 'env', name: 'getf', type: T_BLOCK },
   { module: 'env', name: 'matf', type: T_VOID },
   { module: 'env', name: 'lazy', type: T_WRITE },
+  { module: 'env', name: 'arith', type: T_HELPER },
 ];
-const F_HELPER = 0, F_READ = 1, F_WRITE = 2, F_COND = 3, F_CFN = 4, F_GETF = 5, F_MATF = 6, F_LAZY = 7;
+// cond/cf/getf/matf/arith are the runtime module's wasm functions (wasm-runtime/flags.ts); helper,
+// read, write and lazy are JavaScript.
+const F_HELPER = 0, F_READ = 1, F_WRITE = 2, F_COND = 3, F_CFN = 4, F_GETF = 5, F_MATF = 6, F_LAZY = 7, F_ARITHFN = 8;
 export const N_IMPORTS = IMPORTS.length;
 
 // ---------------------------------------------------------------- helpers
@@ -280,19 +283,19 @@ export class BlockCompiler {
         case U.LAZY: this.lazy(d, this.t(i, a), this.t(i, b), this.t(i, c)); break;
         case U.LAZYT: this.lazyT(this.t(i, d), this.t(i, a), this.t(i, b), this.t(i, c)); break;
         case U.MATF:
-          this.flushFlags(true);
-          w.load32(A_CC_MASK); w.if_(); w.call(F_MATF); w.end();
-          this.known = null;
+          this.materialize();
           break;
         case U.GETF:
-          this.flushFlags(true);
-          w.load32(A_CC_MASK); w.op(Op.i32_eqz);
-          w.if_(I32); w.load32(A_EFLAGS); w.else_(); w.call(F_GETF); w.end();
+          if (this.known) {
+            this.knownEflags(this.known);
+          } else {
+            w.load32(A_CC_MASK); w.op(Op.i32_eqz);
+            w.if_(I32); w.load32(A_EFLAGS); w.else_(); w.call(F_GETF); w.end();
+          }
           w.set(this.t(i, d));
           break;
         case U.SETF:
-          this.flushFlags(true);
-          w.load32(A_CC_MASK); w.if_(); w.call(F_MATF); w.end();
+          this.materialize();
           w.i32(0);
           w.load32(A_EFLAGS); w.i32(~b); w.op(Op.i32_and);
           w.get(this.t(i, a)); w.i32(b); w.op(Op.i32_and); w.op(Op.i32_or);
@@ -399,6 +402,27 @@ export class BlockCompiler {
       w.end();
     }
     this.curEip = eip;
+  }
+
+  /** Push EFLAGS with the known (local) lazy record folded in (flags.ts readEflags). */
+  private knownEflags(k: Known): void {
+    const w = this.w;
+    const m = CC_KIND_MASK[(k.op >> 2) & 15];
+    w.load32(A_EFLAGS); w.i32(~m); w.op(Op.i32_and);
+    w.i32(k.op); w.get(k.res); w.get(k.s1); w.get(k.s2); w.call(F_ARITHFN); w.i32(m); w.op(Op.i32_and);
+    w.op(Op.i32_or);
+  }
+
+  /** MATF: fold the lazy flags into S_EFLAGS (from the locals if the record is known). */
+  private materialize(): void {
+    const w = this.w, k = this.known;
+    if (k) {
+      w.i32(0); this.knownEflags(k); w.mem(Op.i32_store, 2, A_EFLAGS);
+      w.i32(0); w.i32(0); w.mem(Op.i32_store, 2, A_CC_MASK);
+    } else {
+      w.load32(A_CC_MASK); w.if_(); w.call(F_MATF); w.end();
+    }
+    this.known = null;
   }
 
   // ---------------------------------------------------------------- cached state

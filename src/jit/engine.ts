@@ -17,7 +17,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MODE_TF, type Block } from '../cpu/block.js';
 import { FAULT } from '../cpu/exceptions.js';
-import { CC_KIND_MASK, getCF, materializeFlags, readEflags, setLazy, testCondition } from '../cpu/flags.js';
+import { CC_KIND_MASK, computeArith, setLazy } from '../cpu/flags.js';
 import { HELPER_NAMES, HELPERS } from '../cpu/helpers.js';
 import { handleFault } from '../cpu/interrupts.js';
 import {
@@ -107,7 +107,8 @@ export interface BtStats {
   flushes: number;
   faults: number;
   lazyRemoved: number;
-  hostCalls: { helper: number; read: number; write: number; cond: number; cf: number; getf: number; matf: number; lazy: number };
+  /** Calls from compiled code into JavaScript (flag evaluation runs in wasm, ../../wasm-runtime/flags.ts). */
+  hostCalls: { helper: number; read: number; write: number; lazy: number };
   helperCalls: Map<string, number>;
   /** Wall time split (ms): compile is exact; interp and host calls are sampled (1 in 16 / 1 in 64) and scaled. */
   timeMs: { total: number; compile: number; interp: number; hostCalls: number; compiled: number };
@@ -116,6 +117,12 @@ export interface BtStats {
 const INTERP_SAMPLE = 16, HOST_SAMPLE = 64;
 
 interface ModuleRecord { liveFns: number; bytes: number }
+
+function pick(o: WebAssembly.Exports, names: string[]): Record<string, WebAssembly.ExportValue> {
+  const r: Record<string, WebAssembly.ExportValue> = {};
+  for (const n of names) r[n] = o[n];
+  return r;
+}
 
 export class BinaryTranslator {
   readonly name = 'bt' as const;
@@ -159,17 +166,19 @@ export class BinaryTranslator {
       blocksCompiled: 0, modulesCompiled: 0, wasmBytes: 0, compileMs: 0,
       compileSplit: { codegen: 0, assemble: 0, wasmCompile: 0, instantiate: 0 }, compiledRuns: 0, interpretedRuns: 0,
       chainHits: 0, dispatcherCalls: 0, dispatcherMisses: 0, hashRefills: 0, invalidatedCompiled: 0, flushes: 0, faults: 0, lazyRemoved: 0,
-      hostCalls: { helper: 0, read: 0, write: 0, cond: 0, cf: 0, getf: 0, matf: 0, lazy: 0 },
+      hostCalls: { helper: 0, read: 0, write: 0, lazy: 0 },
       helperCalls: new Map(),
       timeMs: { total: 0, compile: 0, interp: 0, hostCalls: 0, compiled: 0 },
     };
     this.table = new WebAssembly.Table({ element: 'anyfunc', initial: 1024 });
     const memory = cpu.memory;
+    const st = cpu.st;
     const disp = new WebAssembly.Instance(new WebAssembly.Module(buildDispatcher(this.memoryPages)), {
-      env: { mem: memory, table: this.table },
+      env: { mem: memory, table: this.table, arith: (op: number, res: number, s1: number, s2: number) => computeArith(op, res, s1, s2) },
     });
     this.runFn = disp.exports.run as (budget: number) => number;
-    this.imports = { env: this.makeImports() };
+    this.imports = { env: { ...this.makeImports(), ...pick(disp.exports, ['arith', 'cond', 'cf', 'matf']), getf: disp.exports.flags } };
+    void st;
     cache.onInvalidate = (b) => this.dropCompiled(b);
     this.watchDevices();
   }
@@ -201,10 +210,6 @@ export class BinaryTranslator {
         const lin = seg === SEG_NONE ? off : linear(cpu, seg, off, size);
         if (size === 1) writeLin8(cpu, lin, v); else if (size === 2) writeLin16(cpu, lin, v); else writeLin32(cpu, lin, v);
       },
-      cond: (cc: number): number => { hc.cond++; return testCondition(st, cc); },
-      cf: (): number => { hc.cf++; return getCF(st) ? 1 : 0; },
-      getf: (): number => { hc.getf++; return readEflags(st); },
-      matf: (): void => { hc.matf++; materializeFlags(st); },
       lazy: (op: number, res: number, s1: number, s2: number): void => { hc.lazy++; setLazy(st, op, res, s1, s2); },
     };
   }
@@ -462,7 +467,7 @@ export class BinaryTranslator {
         `instantiate ${us(s.compileSplit.instantiate)}), ${s.lazyRemoved} dead LAZY removed`,
       `bt: block runs compiled=${s.compiledRuns} (chained ${s.chainHits}) interpreted=${s.interpretedRuns}; dispatcher calls=${s.dispatcherCalls} misses=${s.dispatcherMisses} ` +
         `refills=${s.hashRefills}; invalidated compiled=${s.invalidatedCompiled} flushes=${s.flushes} faults=${s.faults}`,
-      `bt: host calls helper=${hc.helper} read=${hc.read} write=${hc.write} cond=${hc.cond} cf=${hc.cf} getf=${hc.getf} matf=${hc.matf} lazy=${hc.lazy}` +
+      `bt: host calls helper=${hc.helper} read=${hc.read} write=${hc.write} lazy=${hc.lazy}` +
         (helpers ? ` (${helpers})` : ''),
       `bt: time ms total=${t.total.toFixed(0)} compile=${t.compile.toFixed(0)} compiled-code=${t.compiled.toFixed(0)} ` +
         `interpreter~${t.interp.toFixed(0)} host-helpers~${t.hostCalls.toFixed(0)}`,
