@@ -34,3 +34,13 @@ export class IoBus {
     d.write(port, value, size);
   }
 }
+
+/** A wide access to byte-wide registers is a sequence of byte accesses to consecutive ports. */
+export function readBytes(port: number, size: 1 | 2 | 4, readByte: (port: number) => number): number {
+  let v = 0;
+  for (let i = 0; i < size; i++) v |= readByte((port + i) & 0xffff) << (8 * i);
+  return v;
+}
+export function writeBytes(port: number, value: number, size: 1 | 2 | 4, writeByte: (port: number, v: number) => void): void {
+  for (let i = 0; i < size; i++) writeByte((port + i) & 0xffff, (value >>> (8 * i)) & 0xff);
+}

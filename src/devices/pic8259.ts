@@ -13,7 +13,7 @@
  * 0x08 / 0x70 (the PC BIOS convention), so nothing is delivered until the guest unmasks lines.
  * MCS-80/85 mode (ICW4.µPM = 0) is not supported: an acknowledge in that mode throws a host Error.
  */
-import type { IoDevice } from './bus.js';
+import { type IoDevice, readBytes, writeBytes } from './bus.js';
 
 /** One 8259A. */
 export class Pic8259 {
@@ -320,13 +320,11 @@ export class PicPair implements IoDevice {
   }
 
   read(port: number, size: 1 | 2 | 4): number {
-    let v = 0;
-    for (let i = 0; i < size; i++) v |= this.readByte((port + i) & 0xffff) << (8 * i);
-    return v;
+    return readBytes(port, size, (p) => this.readByte(p));
   }
 
   write(port: number, value: number, size: 1 | 2 | 4): void {
-    for (let i = 0; i < size; i++) this.writeByte((port + i) & 0xffff, (value >>> (8 * i)) & 0xff);
+    writeBytes(port, value, size, (p, v) => this.writeByte(p, v));
   }
 
   private readByte(port: number): number {

@@ -17,7 +17,7 @@
  * current half-cycle (as specified) with the counter continuing from that half's level.
  */
 import { nsAtTick, ticksAt, type Timer, type VirtualClock } from './clock.js';
-import type { IoDevice } from './bus.js';
+import { type IoDevice, readBytes, writeBytes } from './bus.js';
 
 export const PIT_HZ = 1_193_182;
 
@@ -388,13 +388,11 @@ export class Pit8254 implements IoDevice {
   out2(): boolean { return this.ch[2].out(this.tick()); }
 
   read(port: number, size: 1 | 2 | 4): number {
-    let v = 0;
-    for (let i = 0; i < size; i++) v |= this.readByte((port + i) & 0xffff) << (8 * i);
-    return v;
+    return readBytes(port, size, (p) => this.readByte(p));
   }
 
   write(port: number, value: number, size: 1 | 2 | 4): void {
-    for (let i = 0; i < size; i++) this.writeByte((port + i) & 0xffff, (value >>> (8 * i)) & 0xff);
+    writeBytes(port, value, size, (p, v) => this.writeByte(p, v));
   }
 
   private readByte(port: number): number {

@@ -24,7 +24,7 @@
  * alone); the daylight-saving bit (DSE) is stored but not acted on; SQWE has no pin to drive.
  */
 import { nsAtTick, ticksAt, type Timer, type VirtualClock } from './clock.js';
-import type { IoDevice } from './bus.js';
+import { type IoDevice, readBytes, writeBytes } from './bus.js';
 
 const DIV_HZ = 32768;
 const UPDATE_OFFSET = 16384; // first update 500 ms after the divider leaves reset
@@ -292,13 +292,11 @@ export class Rtc implements IoDevice {
   // ---------------------------------------------------------------- ports
 
   read(port: number, size: 1 | 2 | 4): number {
-    let v = 0;
-    for (let i = 0; i < size; i++) v |= this.readByte((port + i) & 0xffff) << (8 * i);
-    return v;
+    return readBytes(port, size, (p) => this.readByte(p));
   }
 
   write(port: number, value: number, size: 1 | 2 | 4): void {
-    for (let i = 0; i < size; i++) this.writeByte((port + i) & 0xffff, (value >>> (8 * i)) & 0xff);
+    writeBytes(port, value, size, (p, v) => this.writeByte(p, v));
   }
 
   private readByte(port: number): number {

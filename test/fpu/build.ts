@@ -27,21 +27,7 @@ export function buildFpuElf(): BuiltProgram {
   return { elfPath, asmPath, elf: new Uint8Array(readFileSync(elfPath)), cases };
 }
 
-export function runNative(elfPath: string): string {
-  return execFileSync(elfPath, [], { encoding: 'utf8', maxBuffer: 256 << 20, timeout: 60_000 });
-}
-
-export function parseOutput(out: string): { lines: Map<number, string>; junk: string[] } {
-  const lines = new Map<number, string>();
-  const junk: string[] = [];
-  for (const l of out.split('\n')) {
-    if (l === '') continue;
-    const m = /^case (\d+) /.exec(l);
-    if (m && !lines.has(Number(m[1]))) lines.set(Number(m[1]), l);
-    else junk.push(l);
-  }
-  return { lines, junk };
-}
+export { runNative, parseOutput } from '../diff/build.js';
 
 export const LINE_RE = /^case (\d+) (\S+): cw=[0-9a-f]{4} sw=[0-9a-f]{4} tw=[0-9a-f]{4} fip=[0-9a-f]{8} fop=[0-9a-f]{4} fcs=[0-9a-f]{4} fdp=[0-9a-f]{8} fds=[0-9a-f]{4}( st\d=[0-9a-f]{4}:[0-9a-f]{16}){8} ax=[0-9a-f]{4} efl=[0-9a-f]{8}( m=[0-9a-f]{8}(,[0-9a-f]{8})*)?$/;
 

@@ -33,20 +33,10 @@
  */
 
 // ---------------------------------------------------------------------------------------------
-// PRNG (mulberry32)
-export class Rng {
-  private s: number;
-  constructor(seed: number) { this.s = seed >>> 0; }
-  u32(): number {
-    let t = (this.s = (this.s + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  }
-  int(n: number): number { return this.u32() % n; }
-  range(lo: number, hi: number): number { return lo + this.int(hi - lo + 1); }
-  pick<T>(a: readonly T[]): T { return a[this.int(a.length)]!; }
-  bool(p = 0.5): boolean { return this.u32() / 4294967296 < p; }
+// PRNG (mulberry32, shared with test/diff)
+import { Rng as BaseRng } from '../diff/gen.js';
+/** The differential suite's PRNG plus 64-bit draws for significands. */
+export class Rng extends BaseRng {
   u64(): bigint { return (BigInt(this.u32()) << 32n) | BigInt(this.u32()); }
 }
 
