@@ -41,6 +41,18 @@ export class CodeCache implements CodeWatcher {
 
   get size(): number { return this.map.size; }
 
+  /**
+   * Hook for the translator: keep the per-line counts in `storage` from now on (a view of the
+   * shared memory, so compiled code can tell a store to a code page that misses every translated
+   * line from one that needs codeWritten()). `storage` must cover ramBytes >>> CODE_LINE_SHIFT bytes.
+   */
+  useLineStorage(storage: Uint8Array): void {
+    if (storage.length < this.lineCount.length) throw new RangeError('line storage too small');
+    storage.fill(0);
+    storage.set(this.lineCount);
+    this.lineCount = storage;
+  }
+
   lookup(key: number, eip: number, csBase: number): Block | undefined {
     const b = this.map.get(key);
     if (b !== undefined && b.eip === eip && b.csBase === csBase) return b;

@@ -30,7 +30,7 @@ import { CC_ADC, CC_ADD, CC_DEC, CC_INC, CC_KIND_MASK, CC_LOGIC, CC_SBB, CC_SUB 
 import {
   F_ARITH, F_CF, F_FIXED, RT_KIND_MASK, S_CC_MASK, S_CC_OP, S_CC_RES, S_CC_SRC1, S_CC_SRC2, S_EFLAGS, S_EIP,
   S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_CUR_FN, RT_ATTN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_LAST_EXIT, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
-  TLB_WRITE_SUP, TLB_WRITE_USER, segSlot,
+  TLB_WRITE_SUP, TLB_WRITE_USER, TLB_CODE_WRITE_SUP, TLB_CODE_WRITE_USER, RT_LINES, RAM_BASE, segSlot,
 } from '../cpu/layout.js';
 import { U, UOP_WORDS } from '../cpu/uops.js';
 import { I32, Op, WasmWriter, type FuncType, type ImportFunc } from './wasm.js';
@@ -106,6 +106,8 @@ export interface BlockPlace {
   csBase: number;
   /** Chain constant exits (option). */
   chain: boolean;
+  /** The code cache's line counts are at RT_LINES (stores to code pages can be checked inline). */
+  codeLines?: boolean;
 }
 
 export interface CodegenStats { functions: number; wasmBytes: number; inlineCondStatic: number; inlineCondDynamic: number }
@@ -137,6 +139,9 @@ export class BlockCompiler {
   private mayHitCode!: Uint8Array; // per instruction: stores or calls (possible SMC)
   private rmask = 0;
   private wmask = 0;
+  private cwmask = 0;
+  /** Byte address such that linesBase + (host address >>> 6) is the line's count (RT_LINES - RAM_BASE / 64). */
+  private linesBase = RT_LINES - (RAM_BASE >>> 6);
   private known: Known | null = null;
   private regCached = new Uint8Array(8);
   private regDirty = new Uint8Array(8);
@@ -154,6 +159,7 @@ export class BlockCompiler {
     const user = cpl === 3;
     this.rmask = user ? TLB_READ_USER : TLB_READ_SUP;
     this.wmask = user ? TLB_WRITE_USER : TLB_WRITE_SUP;
+    this.cwmask = user ? TLB_CODE_WRITE_USER : TLB_CODE_WRITE_SUP;
     this.known = null;
     this.regCached.fill(0);
     this.regDirty.fill(0);
@@ -595,12 +601,39 @@ export class BlockCompiler {
     const done = w.block();
     const slow = w.block();
     this.linear(off, seg, size, slow);
-    this.tlb(this.wmask, size, slow);
-    w.get(v);
-    if (size === 1) w.mem(Op.i32_store8, 0, 0);
-    else if (size === 2) w.mem(Op.i32_store16, 0, 0);
-    else w.mem(Op.i32_store, 0, 0);
-    w.br(done);
+    const st = (): void => {
+      w.get(v);
+      if (size === 1) w.mem(Op.i32_store8, 0, 0);
+      else if (size === 2) w.mem(Op.i32_store16, 0, 0);
+      else w.mem(Op.i32_store, 0, 0);
+      w.br(done);
+    };
+    if (this.place.codeLines) {
+      // A page holding translated code keeps its write permission in the TLB_CODE_WRITE_* bits
+      // (paging.ts codeWriteBits): a store that touches no translated 64-byte line (cache.ts
+      // lineCount, kept in shared memory) goes straight to RAM, as memory.ts writeSlow would.
+      w.get(L_LIN); w.i32(12); w.op(Op.i32_shr_u); w.i32(2); w.op(Op.i32_shl);
+      w.mem(Op.i32_load, 2, TLB_BASE); w.tee(L_E);
+      w.i32(this.wmask); w.op(Op.i32_and); w.op(Op.i32_eqz);
+      w.if_();
+      w.get(L_E); w.i32(this.cwmask); w.op(Op.i32_and); w.op(Op.i32_eqz); w.brIf(slow);
+      if (size > 1) { w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.i32(0x1000 - size); w.op(Op.i32_gt_u); w.brIf(slow); }
+      w.get(L_E); w.i32(~0xfff); w.op(Op.i32_and); w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.op(Op.i32_add); w.tee(L_X);
+      w.i32(6); w.op(Op.i32_shr_u); w.mem(Op.i32_load8_u, 0, this.linesBase);
+      if (size > 1) {
+        w.get(L_X); w.i32(size - 1); w.op(Op.i32_add); w.i32(6); w.op(Op.i32_shr_u); w.mem(Op.i32_load8_u, 0, this.linesBase);
+        w.op(Op.i32_or);
+      }
+      w.brIf(slow);
+      w.get(L_X); st();
+      w.end();
+      if (size > 1) { w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.i32(0x1000 - size); w.op(Op.i32_gt_u); w.brIf(slow); }
+      w.get(L_E); w.i32(~0xfff); w.op(Op.i32_and); w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.op(Op.i32_add);
+      st();
+    } else {
+      this.tlb(this.wmask, size, slow);
+      st();
+    }
     w.end();
     this.flushAll(false);
     this.storeInsnEip();

@@ -21,7 +21,7 @@ import { CC_KIND_MASK, computeArith, setLazy } from '../cpu/flags.js';
 import { HELPER_NAMES, HELPERS } from '../cpu/helpers.js';
 import { handleFault } from '../cpu/interrupts.js';
 import {
-  RAM_BASE, RT_ATTN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_SLOTS, RT_CUR_FN, RT_DISPATCHES, RT_END, RT_HASH,
+  CODE_LINE_SHIFT, RAM_BASE, RT_LINES, RT_LINES_MAX, RT_ATTN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_SLOTS, RT_CUR_FN, RT_DISPATCHES, RT_END, RT_HASH,
   RT_HASH_SIZE, RT_KIND_MASK, RT_LAST_EXIT, S_EIP, S_HALTED,
   S_ICOUNT_HI, S_ICOUNT_LO, S_INSN_EIP, SEG_NONE,
 } from '../cpu/layout.js';
@@ -140,6 +140,7 @@ export class BinaryTranslator {
   private readonly freeSlots: number[] = [];
   private nextSlot = 1; // slot 0 stays empty
   private live = 0;
+  private readonly codeLines: boolean;
   /** Per table slot: the module record its function belongs to. */
   private slotModule: (ModuleRecord | undefined)[] = [];
   private liveModules = 0;
@@ -180,6 +181,10 @@ export class BinaryTranslator {
     this.imports = { env: { ...this.makeImports(), ...pick(disp.exports, ['arith', 'cond', 'cf', 'matf']), getf: disp.exports.flags } };
     void st;
     cache.onInvalidate = (b) => this.dropCompiled(b);
+    // Line counts in shared memory (when they fit) let compiled stores to code pages skip the slow path.
+    const lineBytes = cpu.ramBytes >>> CODE_LINE_SHIFT;
+    this.codeLines = lineBytes <= RT_LINES_MAX;
+    if (this.codeLines) cache.useLineStorage(new Uint8Array(cpu.buffer, RT_LINES, lineBytes));
     this.watchDevices();
   }
 
@@ -259,6 +264,9 @@ export class BinaryTranslator {
     const cpu = this.cpu, st = cpu.st, rt = this.rt32, stats = this.stats, opts = this.options;
     const target = this.instructions + budget;
     let boundaryDone = false;
+    // After an interpreted block the next one is probably cold too: look it up here first instead
+    // of entering the dispatcher only to miss.
+    let preferJs = false;
     while (this.instructions < target) {
       if (!boundaryDone) {
         if (this.host.betweenBlocks()) return;
@@ -269,26 +277,34 @@ export class BinaryTranslator {
       let block: Block | null = null;
       const ic0 = st[S_ICOUNT_LO];
       try {
-        phase = 1;
-        rt[RT_ATTN >> 2] = 0;
-        stats.dispatcherCalls++;
-        const reason = this.runFn(Math.min(target - this.instructions, 0x7fffffff));
-        this.instructions += (st[S_ICOUNT_LO] - ic0) >>> 0;
-        if (reason !== RUN_MISS) {
-          if (reason === RUN_ATTN) rt[RT_ATTN >> 2] = 0;
-          continue;
+        if (preferJs) {
+          phase = 2;
+          block = this.interp.lookupBlock();
+          if (block.compiled > 0) { this.insertHash(block); block = null; preferJs = false; }
         }
-        // The boundary work for this block has been done (by us before the call, or by the dispatcher).
-        boundaryDone = true;
-        stats.dispatcherMisses++;
-        phase = 2;
-        block = this.interp.lookupBlock();
-        if (block.compiled > 0) {
-          stats.hashRefills++;
-          this.insertHash(block);
-          continue;
+        if (block === null) {
+          phase = 1;
+          rt[RT_ATTN >> 2] = 0;
+          stats.dispatcherCalls++;
+          const reason = this.runFn(Math.min(target - this.instructions, 0x7fffffff));
+          this.instructions += (st[S_ICOUNT_LO] - ic0) >>> 0;
+          if (reason !== RUN_MISS) {
+            if (reason === RUN_ATTN) rt[RT_ATTN >> 2] = 0;
+            continue;
+          }
+          // The boundary work for this block has been done (by us before the call, or by the dispatcher).
+          boundaryDone = true;
+          stats.dispatcherMisses++;
+          phase = 2;
+          block = this.interp.lookupBlock();
+          if (block.compiled > 0) {
+            stats.hashRefills++;
+            this.insertHash(block);
+            continue;
+          }
         }
         phase = 3;
+        preferJs = true;
         boundaryDone = false;
         const timed = ++this.interpSample === INTERP_SAMPLE;
         const t0 = timed ? performance.now() : 0;
@@ -307,6 +323,7 @@ export class BinaryTranslator {
       } catch (e) {
         if (e !== FAULT) throw e;
         boundaryDone = false;
+        preferJs = false;
         stats.faults++;
         if (phase === 1) {
           const done = (st[S_ICOUNT_LO] - ic0) >>> 0;
@@ -350,7 +367,7 @@ export class BinaryTranslator {
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i];
       const code = opt ? eliminateDeadFlags(b.code) : b.code;
-      const place = { slot: slots[i], linPage: ((b.csBase + b.eip) | 0) >>> 12, csBase: b.csBase, chain: o.chain };
+      const place = { slot: slots[i], linPage: ((b.csBase + b.eip) | 0) >>> 12, csBase: b.csBase, chain: o.chain, codeLines: this.codeLines };
       let f;
       try {
         f = this.compiler.compile(code, b.nInsn, (b.mode >> 3) & 3, place);
