@@ -23,12 +23,12 @@
  * slow paths and before helper calls).
  */
 import {
-  CR0_PE, F_IF, F_TF, F_VM, RT_ATTN, RT_CHAIN, RT_DISPATCHES, RT_HASH, RT_HASH_BITS, RT_LAST_EXIT, S_CPL, S_CR0, S_EFLAGS, S_EIP,
+  CR0_PE, F_IF, F_TF, F_VM, RT_ATTN, RT_CHAIN, RT_CHAIN_HITS, RT_DISPATCHES, RT_HASH, RT_HASH_BITS, RT_LAST_EXIT, S_CPL, S_CR0, S_EFLAGS, S_EIP,
   S_HALTED, S_INHIBIT_IRQ, S_IRQ_PENDING, S_RMASK, SEG_ATTR, SEG_BASE, SEG_CS, SEG_SS, STATE_BASE,
   TLB_BASE, segSlot,
 } from '../src/cpu/layout.js';
 import { Op, WasmWriter, I32, assembleModule } from '../src/jit/wasm.js';
-import { T_BLOCK, T_FN, T_HELPER, T_I32_I32, T_VOID, TYPES } from '../src/jit/codegen.js';
+import { T_BLOCK, T_FN, T_HELPER, T_I32_I32, T_READ, T_VOID, TYPES } from '../src/jit/codegen.js';
 import { buildFlagFuncs } from './flags.js';
 
 export const RUN_MISS = 0, RUN_BUDGET = 1, RUN_ATTN = 2, RUN_HALT = 3, RUN_IRQ = 4;
@@ -40,6 +40,33 @@ export function hashIndex(host: number, mode: number): number {
 }
 
 const slot = (k: number): number => STATE_BASE + 4 * k;
+
+/**
+ * chain(budget, done, cell) -> done: the constant exit of a block tail-calls this. If the budget
+ * allows and no device was touched (RT_ATTN), and the cell links a slot whose generation still
+ * matches, enter that block directly (tail call, the stack does not grow); otherwise record the
+ * cell for the dispatcher to link (RT_LAST_EXIT) and return to it.
+ */
+function buildChain(): { body: Uint8Array; locals: number } {
+  const w = new WasmWriter(256);
+  const P_BUDGET = 0, P_DONE = 1, P_CELL = 2, L_FN = 3;
+  w.get(P_DONE); w.get(P_BUDGET); w.op(Op.i32_lt_s);
+  w.load32(RT_ATTN); w.op(Op.i32_eqz); w.op(Op.i32_and);
+  w.if_();
+  w.get(P_CELL); w.mem(Op.i32_load, 2, 4);
+  w.get(P_CELL); w.mem(Op.i32_load, 2, 0); w.tee(L_FN); w.i32(5); w.op(Op.i32_shl); w.mem(Op.i32_load, 2, RT_CHAIN + 16);
+  w.op(Op.i32_eq);
+  w.if_();
+  w.i32(0); w.load32(RT_CHAIN_HITS); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_CHAIN_HITS);
+  w.get(P_BUDGET); w.get(P_DONE); w.get(L_FN);
+  w.op(Op.return_call_indirect); w.uleb(T_FN); w.uleb(0);
+  w.end();
+  w.i32(0); w.get(P_CELL); w.mem(Op.i32_store, 2, RT_LAST_EXIT);
+  w.end();
+  w.get(P_DONE);
+  w.op(Op.end);
+  return { body: w.result(), locals: 1 };
+}
 
 export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
   const w = new WasmWriter(1024);
@@ -109,8 +136,9 @@ export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
   w.op(Op.unreachable);
   w.op(Op.end);
   void I32;
-  // Function indices: 0 = imported JS computeArith, 1 = run, 2.. = the flag functions.
+  // Function indices: 0 = imported JS computeArith, 1 = run, 2.. = the flag functions, 7 = chain.
   const ff = buildFlagFuncs({ jsArith: 0, arith: 2, flags: 3 });
+  const ch = buildChain();
   const f = (x: { body: Uint8Array; locals: number }, type: number) => ({ type, locals: x.locals, body: x.body, bodyLen: x.body.length });
   return assembleModule({
     types: TYPES,
@@ -120,10 +148,11 @@ export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
     funcs: [
       { type: T_I32_I32, locals: 10, body: w.buf, bodyLen: w.n },
       f(ff.arith, T_HELPER), f(ff.flags, T_BLOCK), f(ff.matf, T_VOID), f(ff.cond, T_I32_I32), f(ff.cf, T_BLOCK),
+      f(ch, T_READ),
     ],
     exports: [
       { name: 'run', func: 1 }, { name: 'arith', func: 2 }, { name: 'flags', func: 3 }, { name: 'matf', func: 4 },
-      { name: 'cond', func: 5 }, { name: 'cf', func: 6 },
+      { name: 'cond', func: 5 }, { name: 'cf', func: 6 }, { name: 'chain', func: 7 },
     ],
   });
 }

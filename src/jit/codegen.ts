@@ -29,7 +29,7 @@
 import { CC_ADC, CC_ADD, CC_DEC, CC_INC, CC_KIND_MASK, CC_LOGIC, CC_SBB, CC_SUB } from '../cpu/flags.js';
 import {
   F_ARITH, F_CF, F_FIXED, RT_KIND_MASK, S_CC_MASK, S_CC_OP, S_CC_RES, S_CC_SRC1, S_CC_SRC2, S_EFLAGS, S_EIP,
-  S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_CUR_FN, RT_ATTN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_LAST_EXIT, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
+  S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_ATTN, RT_CUR_FN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
   TLB_WRITE_SUP, TLB_WRITE_USER, TLB_CODE_WRITE_SUP, TLB_CODE_WRITE_USER, RT_LINES, RAM_BASE, segSlot,
 } from '../cpu/layout.js';
 import { U, UOP_WORDS } from '../cpu/uops.js';
@@ -57,10 +57,11 @@ export const IMPORTS: ImportFunc[] = [
   { module: 'env', name: 'matf', type: T_VOID },
   { module: 'env', name: 'lazy', type: T_WRITE },
   { module: 'env', name: 'arith', type: T_HELPER },
+  { module: 'env', name: 'chain', type: T_READ },
 ];
-// cond/cf/getf/matf/arith are the runtime module's wasm functions (wasm-runtime/flags.ts); helper,
-// read, write and lazy are JavaScript.
-const F_HELPER = 0, F_READ = 1, F_WRITE = 2, F_COND = 3, F_CFN = 4, F_GETF = 5, F_MATF = 6, F_LAZY = 7, F_ARITHFN = 8;
+// cond/cf/getf/matf/arith/chain are the runtime module's wasm functions (wasm-runtime/flags.ts,
+// dispatcher.ts); helper, read, write and lazy are JavaScript.
+const F_HELPER = 0, F_READ = 1, F_WRITE = 2, F_COND = 3, F_CFN = 4, F_GETF = 5, F_MATF = 6, F_LAZY = 7, F_ARITHFN = 8, F_CHAIN = 9;
 export const N_IMPORTS = IMPORTS.length;
 
 // ---------------------------------------------------------------- helpers
@@ -104,6 +105,12 @@ export interface BlockPlace {
   /** Linear page (CS.base + EIP) >>> 12 of the first instruction: exits to the same page can be chained. */
   linPage: number;
   csBase: number;
+  /** EIP of the block (an exit back to it loops inside the function). */
+  eip?: number;
+  /** The slot's generation now (a loop stops when the block is invalidated). */
+  gen?: number;
+  /** A block compiled into the same module for constant exit target `eip` (same page, mode, CS): called directly. */
+  sibling?: (eip: number) => { func: number; slot: number; gen: number } | undefined;
   /** Chain constant exits (option). */
   chain: boolean;
   /** The code cache's line counts are at RT_LINES (stores to code pages can be checked inline). */
@@ -149,6 +156,8 @@ export class BlockCompiler {
   private curEip = 0;
   private place!: BlockPlace;
   private canChain = false;
+  /** Label of the loop around the body when the block jumps back to itself, else -1. */
+  private selfLoop = -1;
   readonly stats: CodegenStats = { functions: 0, wasmBytes: 0, inlineCondStatic: 0, inlineCondDynamic: 0 };
 
   /** Translate micro-ops `code` (of a block with `nInsn` instructions, translated for CPL `cpl`). */
@@ -197,7 +206,19 @@ export class BlockCompiler {
     const locals = next + maxTemp + 1 - 2; // minus the two parameters
     const w = this.w;
     w.reset();
+    // An exit back to the block's own start becomes a branch to the top of the function.
+    this.selfLoop = -1;
+    if (this.canChain && place.eip !== undefined) {
+      for (let i = 0; i < n; i++) {
+        const p = i * UOP_WORDS, op = code[p];
+        const t1 = op === U.EXITI ? code[p + 2] : op === U.EXITC ? code[p + 3] : NaN;
+        const t2 = op === U.EXITC ? code[p + 4] : NaN;
+        if (t1 === place.eip || t2 === place.eip) { this.selfLoop = 0; break; }
+      }
+    }
+    if (this.selfLoop >= 0) this.selfLoop = w.loop();
     this.range(0, n);
+    if (this.selfLoop >= 0) w.end();
     // Every path ends in an exit; the end of the body is unreachable.
     w.op(Op.unreachable);
     w.op(Op.end);
@@ -502,31 +523,39 @@ export class BlockCompiler {
 
   /**
    * Leave through exit `cell` (0/1) to the constant EIP `target`. A target on the block's own linear
-   * page has a fixed successor key (same TLB entry, mode and CS), so its compiled function, once the
-   * dispatcher has linked it into the cell, is entered directly with a tail call — if the budget
-   * allows, no device was touched (RT_ATTN), and the successor's slot generation still matches.
+   * page has a fixed successor key (same TLB entry, mode and CS), so the exit tail-calls the
+   * runtime's chain(budget, done, cell), which enters the successor linked into the cell directly
+   * (wasm-runtime/dispatcher.ts) or returns to the dispatcher.
    */
   private exitTo(target: number, cell: number): void {
     const w = this.w, n = this.nInsn;
     w.i32(0); w.i32(target); w.mem(Op.i32_store, 2, A_EIP);
     if (!this.chainable(target)) { this.retire(n); return; }
-    const A = RT_CHAIN + this.place.slot * RT_CHAIN_ENTRY + cell * 8;
     this.icount(n);
-    w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.tee(L_X);
-    w.get(P_BUDGET); w.op(Op.i32_lt_s);
-    w.load32(RT_ATTN); w.op(Op.i32_eqz); w.op(Op.i32_and);
-    w.if_();
-    w.load32(A + 4);
-    w.load32(A); w.tee(L_E); w.i32(5); w.op(Op.i32_shl); w.mem(Op.i32_load, 2, RT_CHAIN + 16);
-    w.op(Op.i32_eq);
-    w.if_();
-    w.i32(0); w.load32(RT_CHAIN_HITS); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_CHAIN_HITS);
-    w.get(P_BUDGET); w.get(L_X); w.get(L_E);
-    w.op(Op.return_call_indirect); w.uleb(T_FN); w.uleb(0);
-    w.end();
-    w.i32(0); w.i32(A); w.mem(Op.i32_store, 2, RT_LAST_EXIT);
-    w.end();
-    w.get(L_X); w.op(Op.return);
+    const pl = this.place;
+    const sib = target === pl.eip && this.selfLoop >= 0 ? undefined : pl.sibling?.(target);
+    if ((target === pl.eip && this.selfLoop >= 0) || sib) {
+      // done' = done + n; go on directly if the budget allows, no device was touched and the
+      // target block is still valid (its slot generation is unchanged).
+      w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.tee(L_X);
+      w.get(P_BUDGET); w.op(Op.i32_lt_s);
+      w.load32(RT_ATTN); w.op(Op.i32_eqz); w.op(Op.i32_and);
+      const slot = sib ? sib.slot : pl.slot, gen = sib ? sib.gen : pl.gen!;
+      w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + slot * RT_CHAIN_ENTRY + 16); w.i32(gen); w.op(Op.i32_eq); w.op(Op.i32_and);
+      w.if_();
+      w.i32(0); w.load32(RT_CHAIN_HITS); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_CHAIN_HITS);
+      if (sib) {
+        w.get(P_BUDGET); w.get(L_X); w.op(Op.return_call); w.uleb(sib.func);
+      } else {
+        w.get(L_X); w.set(P_DONE);
+        w.i32(0); w.set(L_SMC);
+        w.br(this.selfLoop);
+      }
+      w.end();
+    }
+    w.get(P_BUDGET); w.get(P_DONE); w.i32(n); w.op(Op.i32_add);
+    w.i32(RT_CHAIN + pl.slot * RT_CHAIN_ENTRY + cell * 8);
+    w.op(Op.return_call); w.uleb(F_CHAIN);
   }
 
   /** After a slow store or a helper call: remember whether translated code was hit. */

@@ -178,7 +178,7 @@ export class BinaryTranslator {
       env: { mem: memory, table: this.table, arith: (op: number, res: number, s1: number, s2: number) => computeArith(op, res, s1, s2) },
     });
     this.runFn = disp.exports.run as (budget: number) => number;
-    this.imports = { env: { ...this.makeImports(), ...pick(disp.exports, ['arith', 'cond', 'cf', 'matf']), getf: disp.exports.flags } };
+    this.imports = { env: { ...this.makeImports(), ...pick(disp.exports, ['arith', 'cond', 'cf', 'matf', 'chain']), getf: disp.exports.flags } };
     void st;
     cache.onInvalidate = (b) => this.dropCompiled(b);
     // Line counts in shared memory (when they fit) let compiled stores to code pages skip the slow path.
@@ -364,10 +364,23 @@ export class BinaryTranslator {
     const exports = [];
     // Slots first: the code names its own slot (chain cells, fault accounting).
     const slots = blocks.map(() => this.allocSlot());
+    const rt = this.rt32;
+    const genOf = (sl: number): number => rt[((RT_CHAIN + sl * RT_CHAIN_ENTRY) >> 2) + 4];
+    // Blocks of this batch by (mode, CS base, EIP, physical address): constant exits to them are direct calls.
+    const byKey = new Map<string, number>();
+    blocks.forEach((b, i) => byKey.set(`${b.mode}:${b.csBase}:${b.eip}:${b.phys}`, i));
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i];
       const code = opt ? eliminateDeadFlags(b.code) : b.code;
-      const place = { slot: slots[i], linPage: ((b.csBase + b.eip) | 0) >>> 12, csBase: b.csBase, chain: o.chain, codeLines: this.codeLines };
+      const sibling = (eip: number): { func: number; slot: number; gen: number } | undefined => {
+        const phys = (b.phys & ~0xfff) | ((b.csBase + eip) & 0xfff);
+        const j = byKey.get(`${b.mode}:${b.csBase}:${eip}:${phys}`);
+        return j === undefined ? undefined : { func: N_IMPORTS + j, slot: slots[j], gen: genOf(slots[j]) };
+      };
+      const place = {
+        slot: slots[i], linPage: ((b.csBase + b.eip) | 0) >>> 12, csBase: b.csBase, chain: o.chain, codeLines: this.codeLines,
+        eip: b.eip, gen: genOf(slots[i]), sibling,
+      };
       let f;
       try {
         f = this.compiler.compile(code, b.nInsn, (b.mode >> 3) & 3, place);
@@ -379,7 +392,10 @@ export class BinaryTranslator {
       exports.push({ name: 'f' + i, func: N_IMPORTS + i });
     }
     const t1 = performance.now();
-    const bytes = assembleModule({ types: TYPES, memoryPages: this.memoryPages, importTable: true, funcImports: IMPORTS, funcs, exports });
+    // Block modules do not import the function table: V8 copies an imported table into every
+    // importing instance and keeps all of them in sync, which made instantiation O(table size).
+    // Exports are put into the table from here; chaining goes through the runtime's chain().
+    const bytes = assembleModule({ types: TYPES, memoryPages: this.memoryPages, importTable: false, funcImports: IMPORTS, funcs, exports });
     const t2 = performance.now();
     if (o.dumpDir) {
       const names = blocks.map((b, i) => `;; f${i}: eip 0x${(b.eip >>> 0).toString(16)} phys 0x${b.phys.toString(16)} mode ${b.mode} insns ${b.nInsn}`);

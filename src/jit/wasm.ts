@@ -137,6 +137,8 @@ export interface ModuleSpec {
   /** Defined functions: type index, extra i32 locals, body bytes (without the local declarations; ends with `end`). */
   funcs: { type: number; locals: number; body: Uint8Array; bodyLen: number; i64Locals?: number }[];
   exports: { name: string; func: number }[];
+  /** Active element segments: put function `func` into slot `slot` of the imported table at instantiation. */
+  elems?: { slot: number; func: number }[];
 }
 
 function section(out: WasmWriter, id: number, content: WasmWriter): void {
@@ -179,6 +181,17 @@ export function assembleModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   s.uleb(spec.exports.length);
   for (const e of spec.exports) { s.name(e.name); s.byte(0x00); s.uleb(e.func); }
   section(out, 7, s);
+
+  // element section: one active segment (table 0, i32.const offset) per function
+  if (spec.elems && spec.elems.length) {
+    s.reset();
+    s.uleb(spec.elems.length);
+    for (const e of spec.elems) {
+      s.byte(0x00); s.byte(Op.i32_const); s.sleb(e.slot); s.byte(Op.end);
+      s.uleb(1); s.uleb(e.func);
+    }
+    section(out, 9, s);
+  }
 
   // code section
   s.reset();
