@@ -115,6 +115,8 @@ export interface BlockPlace {
   chain: boolean;
   /** The code cache's line counts are at RT_LINES (stores to code pages can be checked inline). */
   codeLines?: boolean;
+  /** Debugging: count entries into the block (RT_CHAIN entry word +20). */
+  profile?: boolean;
 }
 
 export interface CodegenStats { functions: number; wasmBytes: number; inlineCondStatic: number; inlineCondDynamic: number }
@@ -217,6 +219,10 @@ export class BlockCompiler {
       }
     }
     if (this.selfLoop >= 0) this.selfLoop = w.loop();
+    if (place.profile) {
+      const a = RT_CHAIN + place.slot * RT_CHAIN_ENTRY + 20;
+      w.i32(0); w.load32(a); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, a);
+    }
     this.range(0, n);
     if (this.selfLoop >= 0) w.end();
     // Every path ends in an exit; the end of the body is unreachable.

@@ -52,6 +52,8 @@ export interface BtOptions {
   optimizeFlags: boolean;
   /** Direct chaining of constant exits to blocks on the same page (tail calls, no dispatcher). */
   chain: boolean;
+  /** Debugging: count executions per compiled block (X86VM_BT_PROFILE=1; see hotBlocks()). */
+  profile?: boolean;
   /** Debugging: write every compiled module to this directory (X86VM_BT_DUMP; inspect with wasm-dis). */
   dumpDir?: string;
 }
@@ -84,6 +86,7 @@ export function btOptionsFromEnv(env: Record<string, string | undefined> = proce
   if (env.X86VM_BT_NOOPT === '1') o.optimizeFlags = false;
   if (env.X86VM_BT_NOCHAIN === '1') o.chain = false;
   if (env.X86VM_BT_DUMP) o.dumpDir = env.X86VM_BT_DUMP;
+  if (env.X86VM_BT_PROFILE === '1') o.profile = true;
   return o;
 }
 
@@ -379,7 +382,7 @@ export class BinaryTranslator {
       };
       const place = {
         slot: slots[i], linPage: ((b.csBase + b.eip) | 0) >>> 12, csBase: b.csBase, chain: o.chain, codeLines: this.codeLines,
-        eip: b.eip, gen: genOf(slots[i]), sibling,
+        eip: b.eip, gen: genOf(slots[i]), sibling, profile: o.profile,
       };
       let f;
       try {
@@ -444,7 +447,7 @@ export class BinaryTranslator {
   /** Unlink a slot's two exit cells (gen -1 never matches a slot generation). */
   private clearCells(s: number): void {
     const e = (RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2;
-    this.rt32[e] = 0; this.rt32[e + 1] = -1; this.rt32[e + 2] = 0; this.rt32[e + 3] = -1;
+    this.rt32[e] = 0; this.rt32[e + 1] = -1; this.rt32[e + 2] = 0; this.rt32[e + 3] = -1; this.rt32[e + 5] = 0;
   }
 
   private entryBase(b: Block): number {
@@ -478,6 +481,18 @@ export class BinaryTranslator {
     b.compiled = -1;
     this.live--;
     this.stats.invalidatedCompiled++;
+  }
+
+  /** With the profile option: live compiled blocks by instructions executed (entries × length), hottest first. */
+  hotBlocks(n = 20): { block: Block; entries: number; instructions: number }[] {
+    const out: { block: Block; entries: number; instructions: number }[] = [];
+    for (let s = 1; s < this.slotBlock.length; s++) {
+      const b = this.slotBlock[s];
+      if (!b) continue;
+      const entries = this.rt32[((RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2) + 5] >>> 0;
+      out.push({ block: b, entries, instructions: entries * b.nInsn });
+    }
+    return out.sort((a, b) => b.instructions - a.instructions).slice(0, n);
   }
 
   /** Host call counts by helper name (for --stats). */
