@@ -136,6 +136,7 @@ async function runLinuxCli(a: RunArgs, boot: LinuxBoot): Promise<number> {
 
   const exec = a.exec !== undefined;
   const t0 = process.hrtime.bigint();
+  const vt0 = m.pc.clock.now();
   let ready: { instructions: number; seconds: number } | null = null;
   let readyPending = false;
   let exitStatus: number | null = null;
@@ -144,16 +145,25 @@ async function runLinuxCli(a: RunArgs, boot: LinuxBoot): Promise<number> {
     onBootLog: exec ? (t) => { if (a.verbose) process.stderr.write(t, 'latin1'); } : undefined,
     onOutput: exec ? (t) => process.stdout.write(t, 'latin1') : undefined,
     onReady: () => {
+      queueMicrotask(flushInput);
       ready = { instructions: 0, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
       readyPending = true;
       m.stop('limit', 'ready marker'); // end the slice here so the instruction count is exact
     },
-    onExit: (status) => { exitStatus = status; m.stop('exit', 'exit marker'); },
+    // --exec: the marker ends the run (all output before it has been transmitted). Interactively the
+    // marker could be the echo of a typed line, so there the guest's power-off (port 0xF4) ends it.
+    onExit: exec ? (status) => { exitStatus = status; m.stop('exit', 'exit marker'); } : undefined,
   });
+  let eofPending = false;
+  let lastLine = '';
   m.onSerial((text) => {
     if (!exec) process.stdout.write(text, 'latin1');
     con.feed(text);
+    if (!exec) { lastLine = (lastLine + text).split('\n').pop()!.slice(-200); sendEof(); }
   });
+  const sendEof = (): void => {
+    if (eofPending && queued.length === 0 && /^x86vm:.*# $/.test(lastLine)) { eofPending = false; m.sendSerial(new Uint8Array([4])); poke(); }
+  };
 
   // Console input. On a terminal: raw mode, Ctrl-A x quits (like QEMU's -nographic).
   let quit = false;
@@ -161,8 +171,16 @@ async function runLinuxCli(a: RunArgs, boot: LinuxBoot): Promise<number> {
   const poke = (): void => { const w = wake; wake = null; w?.(); };
   const stdin = process.stdin;
   let escape = false;
+  // Input waits until /init is ready: the serial driver's start-up would drop what sits in the FIFO.
+  const queued: Uint8Array[] = [];
+  const send = (bytes: Uint8Array): void => {
+    if (con.state === 'boot') queued.push(bytes);
+    else m.sendSerial(bytes);
+    poke();
+  };
+  const flushInput = (): void => { for (const q of queued.splice(0)) m.sendSerial(q); };
   const onData = (chunk: Buffer): void => {
-    if (!stdin.isTTY) { m.sendSerial(new Uint8Array(chunk)); poke(); return; }
+    if (!stdin.isTTY) { send(new Uint8Array(chunk)); return; }
     const out: number[] = [];
     for (const b of chunk) {
       if (escape) {
@@ -173,7 +191,7 @@ async function runLinuxCli(a: RunArgs, boot: LinuxBoot): Promise<number> {
       } else if (b === 0x01) escape = true;
       else out.push(b);
     }
-    if (out.length) m.sendSerial(new Uint8Array(out));
+    if (out.length) send(new Uint8Array(out));
     poke();
   };
   let stdinOpen = false;
@@ -183,7 +201,9 @@ async function runLinuxCli(a: RunArgs, boot: LinuxBoot): Promise<number> {
       restoreTty = () => { stdin.setRawMode(false); restoreTty = null; };
     }
     stdin.on('data', onData);
-    stdin.on('end', () => { stdinOpen = false; poke(); });
+    // Piped input: after its end, Ctrl-D (EOF: the shell exits, /init powers off) at the next shell
+    // prompt. Sent earlier, while a command runs, the terminal's canonical mode would swallow it.
+    stdin.on('end', () => { eofPending = true; sendEof(); });
     stdinOpen = true;
   }
 
@@ -192,7 +212,8 @@ async function runLinuxCli(a: RunArgs, boot: LinuxBoot): Promise<number> {
   try {
     for (;;) {
       const left = a.maxInstructions !== undefined ? a.maxInstructions - total : Infinity;
-      r = m.run(Math.min(5_000_000, left));
+      // Interactive slices are short: an idle guest covers ~1 virtual ms per 1000 instructions.
+      r = m.run(Math.min(exec ? 5_000_000 : 200_000, left));
       total += r.instructions;
       if (readyPending && ready) { readyPending = false; (ready as { instructions: number }).instructions = total; }
       if (quit) break;
@@ -203,7 +224,15 @@ async function runLinuxCli(a: RunArgs, boot: LinuxBoot): Promise<number> {
         continue;
       }
       if (r.reason !== 'limit' || (a.maxInstructions !== undefined && total >= a.maxInstructions)) break;
-      await new Promise((res) => setImmediate(res));
+      // Interactive: an idle guest skips virtual time ahead (halt → next timer); keep it from running
+      // ahead of the wall clock, so `sleep 1` takes a second and an idle shell costs no host CPU.
+      // A busy guest runs slower than its 1 GHz virtual clock, so this never slows computation.
+      const ahead = exec ? 0 : (m.pc.clock.now() - vt0) / 1e6 - Number(process.hrtime.bigint() - t0) / 1e6;
+      if (ahead > 5) {
+        await new Promise<void>((res) => { const t = setTimeout(() => { wake = null; res(); }, Math.min(ahead, 100)); wake = () => { clearTimeout(t); res(); }; });
+      } else {
+        await new Promise((res) => setImmediate(res));
+      }
     }
   } finally {
     stdin.off('data', onData);
