@@ -17,7 +17,12 @@ OUT="$HERE/../build/linux"
 CACHE="${X86VM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/x86vm}/debian"
 INPUTS=(build.sh init profile mkcpio.mjs versions.env)
 
-note() { echo "images/linux: NOTE: $*; the Linux guest is not built (its tests will fail saying so)" >&2; exit 0; }
+NOTE_EXIT=75 # from inside $(fetch ...): the caller turns it into exit 0
+note() {
+    echo "images/linux: NOTE: $*; the Linux guest is not built (its tests will fail saying so)" >&2
+    [[ $BASH_SUBSHELL -gt 0 ]] && exit $NOTE_EXIT
+    exit 0
+}
 die() { echo "images/linux: ERROR: $*" >&2; exit 1; }
 
 mkdir -p "$OUT"
@@ -63,8 +68,11 @@ fetch() {
     echo "$deb"
 }
 
-kdeb="$(fetch "$KERNEL_PKG" "$KERNEL_VERSION" "$KERNEL_DEB_SHA256")"
-bdeb="$(fetch "$BUSYBOX_PKG" "$BUSYBOX_VERSION" "$BUSYBOX_DEB_SHA256")"
+rc=0
+kdeb="$(fetch "$KERNEL_PKG" "$KERNEL_VERSION" "$KERNEL_DEB_SHA256")" || rc=$?
+[[ $rc -eq 0 ]] && { bdeb="$(fetch "$BUSYBOX_PKG" "$BUSYBOX_VERSION" "$BUSYBOX_DEB_SHA256")" || rc=$?; }
+[[ $rc -eq $NOTE_EXIT ]] && exit 0
+[[ $rc -eq 0 ]] || exit $rc
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
