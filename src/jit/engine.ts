@@ -36,7 +36,10 @@ import { eliminateDeadFlags, optimizeStats } from './optimize.js';
 import { assembleModule } from './wasm.js';
 
 export interface BtOptions {
-  /** Interpreted executions after which a block is queued for compilation (1: compile everything). */
+  /**
+   * Interpreted executions after which a block is queued for compilation; 0: compile every block
+   * before its first execution (test mode: compiled code runs everything, even straight-line code).
+   */
   threshold: number;
   /** Compile the queue once it holds this many blocks... */
   batchSize: number;
@@ -79,7 +82,7 @@ export function btOptionsFromEnv(env: Record<string, string | undefined> = proce
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`${k} must be a non-negative integer (got '${v}')`);
     return n;
   };
-  const t = num('X86VM_BT_THRESHOLD'); if (t !== undefined) o.threshold = Math.max(1, t);
+  const t = num('X86VM_BT_THRESHOLD'); if (t !== undefined) o.threshold = t;
   const b = num('X86VM_BT_BATCH'); if (b !== undefined) o.batchSize = Math.max(1, b);
   const w = num('X86VM_BT_WAIT'); if (w !== undefined) o.batchWait = w;
   const m = num('X86VM_BT_MAXFN'); if (m !== undefined) o.maxFunctions = Math.max(16, m);
@@ -305,6 +308,12 @@ export class BinaryTranslator {
             this.insertHash(block);
             continue;
           }
+        }
+        if (opts.threshold === 0 && (block.mode & MODE_TF) === 0 && block.valid) {
+          // compile-everything mode: compile it now and run it compiled
+          this.queue.push(block);
+          this.compileQueue();
+          if (block.compiled > 0) { boundaryDone = true; preferJs = false; continue; }
         }
         phase = 3;
         preferJs = true;

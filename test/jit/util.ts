@@ -50,5 +50,7 @@ export function btMachine(opts: Partial<BtOptions> = {}, memoryMiB = 16): Machin
 
 export const bt = (m: Machine): BinaryTranslator => m.engine as unknown as BinaryTranslator;
 
-/** Compile-everything options: every block is compiled on its first execution. */
-export const EAGER: Partial<BtOptions> = { threshold: 1, batchWait: 0 };
+/** Compile-everything options: every block is compiled before its first execution. */
+export const EAGER: Partial<BtOptions> = { threshold: 0, batchWait: 0 };
+/** Every block is interpreted once, then compiled (mixed execution). */
+export const SECOND: Partial<BtOptions> = { threshold: 1, batchWait: 0 };
