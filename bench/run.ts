@@ -7,6 +7,8 @@
  *   node dist/bench/run.js [--quick] [--filter NAME[,NAME]] [--runners interp,bt,native,qemu,v86]
  *                          [--reps N] [--timeout S] [--out PREFIX]
  *
+ * Plus the linux-boot case (bench/lib/linux.ts): time from spawn to the Linux guest's ready marker.
+ *
  * Exit status 0 when every run passed its checksum, 1 when any failed (results are written anyway),
  * 2 on bad usage. Runners that are not installed are reported as skipped, not as failures.
  */
@@ -18,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { measure, summarize, type Cell, type Measurement } from './lib/harness.js';
 import { computeRatios, toMarkdown, toSvg, type Results, type RunnerInfo } from './lib/report.js';
 import { makeRunners, RUNNER_NAMES, type RunnerContext, type RunnerName } from './lib/runners.js';
+import { LINUX_BOOT, runLinuxBoot } from './lib/linux.js';
 import { findRoot, loadSuite, suitePaths, type BenchDef } from './lib/suite.js';
 
 export interface BenchOptions {
@@ -27,14 +30,17 @@ export interface BenchOptions {
   reps: number;
   timeoutS: number;
   out: string | null;
+  /** --runners was given (the linux-boot case runs interp only then). */
+  runnersGiven?: boolean;
 }
 
 export class UsageError extends Error {}
 
 export const BENCH_USAGE = `usage: npm run bench -- [--quick] [--filter NAME[,NAME...]] [--runners ${RUNNER_NAMES.join(',')}] [--reps N] [--timeout S] [--out PREFIX]
   --quick        small iteration counts, 1 repetition (whole run under two minutes)
-  --filter       only these guests (names from images/bench/suite.txt; substring match)
-  --runners      subset of runners (default: all; missing ones are reported as skipped)
+  --filter       only these guests (names from images/bench/suite.txt, or linux-boot; substring match)
+  --runners      subset of runners (default: all; missing ones are reported as skipped; linux-boot
+                 runs interp only when --runners names it)
   --reps N       repetitions per guest and runner (default 3, quick 1); min and median are reported
   --timeout S    per-run timeout in seconds (default 600, quick 120)
   --out PREFIX   write PREFIX.json/.md/.svg (default bench/results/latest)`;
@@ -62,6 +68,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
         const rs = value().split(',').filter(Boolean);
         for (const r of rs) if (!(RUNNER_NAMES as readonly string[]).includes(r)) throw new UsageError(`unknown runner '${r}' (${RUNNER_NAMES.join(', ')})`);
         o.runners = rs as RunnerName[];
+        o.runnersGiven = true;
         break;
       }
       case '--reps': o.reps = int(value(), '--reps'); break;
@@ -121,7 +128,8 @@ export async function runBench(o: BenchOptions, root: string, progress: Progress
   const paths = suitePaths(root);
   const { defs, expected } = loadSuite(paths);
   const selected: BenchDef[] = o.filter ? defs.filter((d) => o.filter!.some((f) => d.name === f || d.name.includes(f))) : defs;
-  if (selected.length === 0) throw new UsageError(`--filter ${o.filter?.join(',')} matches no benchmark (${defs.map((d) => d.name).join(', ')})`);
+  const linuxSelected = !o.filter || o.filter.some((f) => LINUX_BOOT === f || LINUX_BOOT.includes(f));
+  if (selected.length === 0 && !linuxSelected) throw new UsageError(`--filter ${o.filter?.join(',')} matches no benchmark (${[...defs.map((d) => d.name), LINUX_BOOT].join(', ')})`);
   const missing = selected.filter((d) => !existsSync(join(paths.buildDir, `${d.name}.elf`)));
   if (missing.length) throw new Error(`benchmark guests not built: ${missing.map((d) => d.name).join(', ')} (run: bash images/bench/build.sh)`);
 
@@ -150,7 +158,7 @@ export async function runBench(o: BenchOptions, root: string, progress: Progress
       if (!m.ok) progress(`FAIL ${d.name} under ${r.name}: ${m.failure}`, true);
     }
   }
-  progress(`${total} runs in ${((Date.now() - t0) / 1000).toFixed(1)} s`, true);
+  if (total) progress(`${total} runs in ${((Date.now() - t0) / 1000).toFixed(1)} s`, true);
 
   const cells: Cell[] = [];
   for (const d of selected) {
@@ -165,6 +173,16 @@ export async function runBench(o: BenchOptions, root: string, progress: Progress
   const names = selected.map((d) => d.name);
   const { ratios, geomean, codepage } = computeRatios(cells, names);
   const cpu = computeRatios(cells, names, 'cpu');
+  const guests: Results['guests'] = selected.map((d) => ({ name: d.name, kind: d.kind, iterations: iters(d) }));
+  if (linuxSelected) {
+    // Not in the geometric means: a different kind of measurement (time to a marker, not to exit).
+    const linuxCells = await runLinuxBoot({ ...o, runnersGiven: o.runnersGiven ?? false }, ctx, RUNNER_NAMES,
+      (r) => { const i = runnerInfo.find((x) => x.name === r)!; return i.used ? null : i.skipReason ?? 'skipped'; }, progress);
+    cells.push(...linuxCells);
+    guests.push({ name: LINUX_BOOT, kind: 'linux', iterations: 1 });
+    Object.assign(ratios, computeRatios(cells, [LINUX_BOOT]).ratios);
+    Object.assign(cpu.ratios, computeRatios(cells, [LINUX_BOOT], 'cpu').ratios);
+  }
   return {
     schema: 1,
     date: new Date().toISOString(),
@@ -172,7 +190,7 @@ export async function runBench(o: BenchOptions, root: string, progress: Progress
     machine: machineInfo(),
     git: gitInfo(root),
     runners: runnerInfo,
-    guests: selected.map((d) => ({ name: d.name, kind: d.kind, iterations: iters(d) })),
+    guests,
     cells,
     ratios,
     geomean,

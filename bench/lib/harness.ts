@@ -19,6 +19,8 @@ export interface Measurement {
   iterations: number;
   rep: number;
   wallMs: number;
+  /** linux-boot: spawn to exit of the whole process (wallMs is spawn to the ready marker there). */
+  processMs?: number;
   /** User + system CPU time of the process (all threads), where the platform reports it. */
   cpuMs?: number;
   ok: boolean;
@@ -76,6 +78,8 @@ export interface Cell {
   medianMs?: number;
   /** Median CPU time (user + system, all threads) of the passing repetitions. */
   cpuMedianMs?: number;
+  /** linux-boot: median whole-process time (spawn to exit), where the process was not killed at the marker. */
+  processMedianMs?: number;
   instructions?: number;
   /** Median in-process run time (our engines). */
   runMs?: number;
@@ -119,6 +123,8 @@ export function summarize(runner: RunnerName, guest: string, ms: Measurement[]):
   cell.medianMs = median(wall);
   const cpu = good.map((m) => m.cpuMs).filter((x): x is number => x !== undefined);
   if (cpu.length === good.length) cell.cpuMedianMs = median(cpu);
+  const proc = good.map((m) => m.processMs).filter((x): x is number => x !== undefined);
+  if (proc.length === good.length) cell.processMedianMs = median(proc);
   const withStats = good.filter((m) => m.stats);
   if (withStats.length) {
     const s0 = withStats[0].stats!;
