@@ -246,20 +246,32 @@ export class BlockCompiler {
         case U.INSN: this.insnBoundary(a, b); break;
         case U.MOVI: w.i32(a); w.set(this.t(i, d)); break;
         case U.MOV: w.get(this.t(i, a)); w.set(this.t(i, d)); break;
-        case U.LDR32: this.reg(a); w.set(this.t(i, d)); break;
-        case U.LDR16: this.reg(a); w.i32(0xffff); w.op(Op.i32_and); w.set(this.t(i, d)); break;
+        // (GPRs 0-7 are cached in locals; any other state slot is read and written in memory)
+        case U.LDR32:
+          if (a < 8) this.reg(a); else { w.i32(0); w.mem(Op.i32_load, 2, slot(a)); }
+          w.set(this.t(i, d));
+          break;
+        case U.LDR16:
+          if (a < 8) { this.reg(a); w.i32(0xffff); w.op(Op.i32_and); } else { w.i32(0); w.mem(Op.i32_load16_u, 1, slot(a)); }
+          w.set(this.t(i, d));
+          break;
         case U.LDR8:
+          if (a >= 8) throw new Error(`codegen: LDR8 of state slot ${a} (only registers 0-7 have byte halves)`);
           if (a < 4) { this.reg(a); w.i32(0xff); w.op(Op.i32_and); }
           else { this.reg(a - 4); w.i32(8); w.op(Op.i32_shr_u); w.i32(0xff); w.op(Op.i32_and); }
           w.set(this.t(i, d));
           break;
-        case U.STR32: w.get(this.t(i, b)); this.setReg(a); break;
+        case U.STR32:
+          if (a < 8) { w.get(this.t(i, b)); this.setReg(a); } else { w.i32(0); w.get(this.t(i, b)); w.mem(Op.i32_store, 2, slot(a)); }
+          break;
         case U.STR16:
+          if (a >= 8) { w.i32(0); w.get(this.t(i, b)); w.mem(Op.i32_store16, 1, slot(a)); break; }
           this.reg(a); w.i32(0xffff0000 | 0); w.op(Op.i32_and);
           w.get(this.t(i, b)); w.i32(0xffff); w.op(Op.i32_and); w.op(Op.i32_or);
           this.setReg(a);
           break;
         case U.STR8: {
+          if (a >= 8) throw new Error(`codegen: STR8 of state slot ${a} (only registers 0-7 have byte halves)`);
           const r = a & 3, sh = a < 4 ? 0 : 8;
           this.reg(r); w.i32(~(0xff << sh)); w.op(Op.i32_and);
           w.get(this.t(i, b)); w.i32(0xff); w.op(Op.i32_and);
