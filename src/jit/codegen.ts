@@ -49,8 +49,9 @@ export const TYPES: FuncType[] = [
 ];
 export const IMPORTS: ImportFunc[] = [
   { module: 'env', name: 'helper', type: T_HELPER },
-  { module: 'env', name: 'read', type: T_READ },
-  { module: 'env', name: 'write', type: T_WRITE },
+  // slow paths: info = seg | size << 4 | slot << 8; they also set S_INSN_EIP = eip and RT_CUR_FN = slot
+  { module: 'env', name: 'read', type: T_READ },   // read(info, off, eip) -> value
+  { module: 'env', name: 'write', type: T_WRITE }, // write(info, off, value, eip)
   { module: 'env', name: 'cond', type: T_I32_I32 },
   { module: 'env', name: 'cf', type: T_BLOCK },
   { module: 'env', name: 'getf', type: T_BLOCK },
@@ -139,13 +140,15 @@ const NO_PLACE: BlockPlace = { slot: 0, linPage: -1, csBase: 0, chain: false };
 export const T_BLOCK_FN = T_FN;
 
 export class BlockCompiler {
-  private w = new WasmWriter(1 << 16);
+  private own = new WasmWriter(1 << 16);
+  private w = this.own;
   private code!: Int32Array;
   private nInsn = 0;
-  private insnOfOp!: Int32Array;
-  private tempBase!: Int32Array;   // per instruction: first local of its temps
-  private mayFault!: Uint8Array;   // per instruction: loads, stores or calls
-  private mayHitCode!: Uint8Array; // per instruction: stores or calls (possible SMC)
+  // per-block scratch, reused (grown on demand)
+  private insnOfOp = new Int32Array(512);
+  private tempBase = new Int32Array(130);   // per instruction: first local of its temps
+  private mayFault = new Uint8Array(130);   // per instruction: loads, stores or calls
+  private mayHitCode = new Uint8Array(130); // per instruction: stores or calls (possible SMC)
   private rmask = 0;
   private wmask = 0;
   private cwmask = 0;
@@ -164,6 +167,32 @@ export class BlockCompiler {
 
   /** Translate micro-ops `code` (of a block with `nInsn` instructions, translated for CPL `cpl`). */
   compile(code: Int32Array, nInsn: number, cpl: number, place: BlockPlace = NO_PLACE): CompiledBody {
+    const own = this.own;
+    own.reset();
+    const locals = this.generate(own, code, nInsn, cpl, place);
+    return { body: own.result(), locals };
+  }
+
+  /**
+   * Append one complete code-section entry (size, local declarations, body) for the block to
+   * `out` — no intermediate copies (assembleModule's encodedFuncs).
+   */
+  compileInto(out: WasmWriter, code: Int32Array, nInsn: number, cpl: number, place: BlockPlace): void {
+    const at = out.n;
+    for (let k = 0; k < 5; k++) out.byte(0x80); // size, patched below (padded LEB128)
+    const start = out.n;
+    out.depth = 0;
+    const hdr = out.n;
+    out.byte(1); out.byte(0); out.byte(0); out.byte(0); out.byte(0x80); out.byte(0); out.byte(I32); // 1 group, padded count
+    const locals = this.generate(out, code, nInsn, cpl, place);
+    // patch the local count (padded 5-byte LEB at hdr + 1) and the entry size
+    for (let k = 0; k < 5; k++) out.buf[hdr + 1 + k] = ((locals >>> (7 * k)) & 0x7f) | (k < 4 ? 0x80 : 0);
+    const size = out.n - start;
+    for (let k = 0; k < 5; k++) out.buf[at + k] = ((size >>> (7 * k)) & 0x7f) | (k < 4 ? 0x80 : 0);
+  }
+
+  private generate(w: WasmWriter, code: Int32Array, nInsn: number, cpl: number, place: BlockPlace): number {
+    this.w = w;
     this.code = code;
     this.place = place;
     this.nInsn = nInsn;
@@ -176,10 +205,14 @@ export class BlockCompiler {
     this.regDirty.fill(0);
     this.segCached.fill(0);
     const n = code.length / UOP_WORDS;
-    this.insnOfOp = new Int32Array(n);
-    this.tempBase = new Int32Array(nInsn + 1);
-    this.mayFault = new Uint8Array(nInsn + 1);
-    this.mayHitCode = new Uint8Array(nInsn + 1);
+    if (this.insnOfOp.length < n) this.insnOfOp = new Int32Array(n * 2);
+    if (this.tempBase.length < nInsn + 1) {
+      this.tempBase = new Int32Array(nInsn * 2 + 2);
+      this.mayFault = new Uint8Array(nInsn * 2 + 2);
+      this.mayHitCode = new Uint8Array(nInsn * 2 + 2);
+    }
+    this.mayFault.fill(0, 0, nInsn + 1);
+    this.mayHitCode.fill(0, 0, nInsn + 1);
     // Pre-pass: instruction of each micro-op, temps per instruction, fault / SMC properties.
     let insn = -1, maxTemp = -1, next = N_SCRATCH;
     for (let i = 0; i < n; i++) {
@@ -206,8 +239,7 @@ export class BlockCompiler {
     for (let i = 0; i < n; i++) if (code[i * UOP_WORDS] === U.CALL) { hasCall = true; break; }
     this.canChain = place.chain && !hasCall;
     const locals = next + maxTemp + 1 - 2; // minus the two parameters
-    const w = this.w;
-    w.reset();
+    const bodyStart = w.n;
     // An exit back to the block's own start becomes a branch to the top of the function.
     this.selfLoop = -1;
     if (this.canChain && place.eip !== undefined) {
@@ -229,8 +261,8 @@ export class BlockCompiler {
     w.op(Op.unreachable);
     w.op(Op.end);
     this.stats.functions++;
-    this.stats.wasmBytes += w.n;
-    return { body: w.result(), locals };
+    this.stats.wasmBytes += w.n - bodyStart;
+    return locals;
   }
 
   /** Local of temp t of the instruction owning micro-op i. */
@@ -636,8 +668,7 @@ export class BlockCompiler {
     w.end();
     // slow path: precise state in memory first (the access may fault)
     this.flushAll(false);
-    this.storeInsnEip();
-    w.i32(seg); w.get(off); w.i32(size); w.call(F_READ);
+    w.i32(seg | size << 4 | this.place.slot << 8); w.get(off); w.i32(this.curEip); w.call(F_READ);
     w.end();
     w.set(d);
   }
@@ -659,23 +690,22 @@ export class BlockCompiler {
       // A page holding translated code keeps its write permission in the TLB_CODE_WRITE_* bits
       // (paging.ts codeWriteBits): a store that touches no translated 64-byte line (cache.ts
       // lineCount, kept in shared memory) goes straight to RAM, as memory.ts writeSlow would.
+      // entry without the fast write bit: must be a code page (code-write bit) and miss every line
+      if (size > 1) { w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.i32(0x1000 - size); w.op(Op.i32_gt_u); w.brIf(slow); }
       w.get(L_LIN); w.i32(12); w.op(Op.i32_shr_u); w.i32(2); w.op(Op.i32_shl);
       w.mem(Op.i32_load, 2, TLB_BASE); w.tee(L_E);
-      w.i32(this.wmask); w.op(Op.i32_and); w.op(Op.i32_eqz);
+      w.i32(~0xfff); w.op(Op.i32_and); w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.op(Op.i32_add); w.set(L_X);
+      w.get(L_E); w.i32(this.wmask); w.op(Op.i32_and); w.op(Op.i32_eqz);
       w.if_();
       w.get(L_E); w.i32(this.cwmask); w.op(Op.i32_and); w.op(Op.i32_eqz); w.brIf(slow);
-      if (size > 1) { w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.i32(0x1000 - size); w.op(Op.i32_gt_u); w.brIf(slow); }
-      w.get(L_E); w.i32(~0xfff); w.op(Op.i32_and); w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.op(Op.i32_add); w.tee(L_X);
-      w.i32(6); w.op(Op.i32_shr_u); w.mem(Op.i32_load8_u, 0, this.linesBase);
+      w.get(L_X); w.i32(6); w.op(Op.i32_shr_u); w.mem(Op.i32_load8_u, 0, this.linesBase);
       if (size > 1) {
         w.get(L_X); w.i32(size - 1); w.op(Op.i32_add); w.i32(6); w.op(Op.i32_shr_u); w.mem(Op.i32_load8_u, 0, this.linesBase);
         w.op(Op.i32_or);
       }
       w.brIf(slow);
-      w.get(L_X); st();
       w.end();
-      if (size > 1) { w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.i32(0x1000 - size); w.op(Op.i32_gt_u); w.brIf(slow); }
-      w.get(L_E); w.i32(~0xfff); w.op(Op.i32_and); w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.op(Op.i32_add);
+      w.get(L_X);
       st();
     } else {
       this.tlb(this.wmask, size, slow);
@@ -683,8 +713,7 @@ export class BlockCompiler {
     }
     w.end();
     this.flushAll(false);
-    this.storeInsnEip();
-    w.i32(seg); w.get(off); w.i32(size); w.get(v); w.call(F_WRITE);
+    w.i32(seg | size << 4 | this.place.slot << 8); w.get(off); w.get(v); w.i32(this.curEip); w.call(F_WRITE);
     this.noteSmc();
     w.end();
   }

@@ -33,7 +33,7 @@ import { buildDispatcher, hashIndex, RUN_ATTN, RUN_MISS } from '../../wasm-runti
 import type { CodeCache } from './cache.js';
 import { BlockCompiler, IMPORTS, N_IMPORTS, T_FN, TYPES } from './codegen.js';
 import { eliminateDeadFlags, optimizeStats } from './optimize.js';
-import { assembleModule } from './wasm.js';
+import { assembleModule, WasmWriter } from './wasm.js';
 
 export interface BtOptions {
   /**
@@ -140,6 +140,7 @@ export class BinaryTranslator {
   private readonly runFn: (budget: number) => number;
   private readonly imports: WebAssembly.Imports;
   private readonly compiler = new BlockCompiler();
+  private readonly codeBuf = new WasmWriter(1 << 16);
   private readonly rt32: Int32Array;
   private readonly memoryPages: number;
   private readonly slotBlock: (Block | undefined)[] = [];
@@ -197,7 +198,7 @@ export class BinaryTranslator {
   // ---------------------------------------------------------------- host functions for compiled code
 
   private makeImports(): Record<string, WebAssembly.ImportValue> {
-    const cpu = this.cpu, st = cpu.st, hc = this.stats.hostCalls, counts = this.helperCounts;
+    const cpu = this.cpu, st = cpu.st, rt = this.rt32, hc = this.stats.hostCalls, counts = this.helperCounts;
     return {
       mem: cpu.memory,
       table: this.table,
@@ -211,13 +212,19 @@ export class BinaryTranslator {
         }
         return HELPERS[id](cpu, a, b, imm) | 0;
       },
-      read: (seg: number, off: number, size: number): number => {
+      read: (info: number, off: number, eip: number): number => {
         hc.read++;
+        st[S_INSN_EIP] = eip;
+        rt[RT_CUR_FN >> 2] = info >>> 8;
+        const seg = info & 15, size = (info >> 4) & 15;
         const lin = seg === SEG_NONE ? off : linear(cpu, seg, off, size);
         return size === 1 ? readLin8(cpu, lin) : size === 2 ? readLin16(cpu, lin) : readLin32(cpu, lin);
       },
-      write: (seg: number, off: number, size: number, v: number): void => {
+      write: (info: number, off: number, v: number, eip: number): void => {
         hc.write++;
+        st[S_INSN_EIP] = eip;
+        rt[RT_CUR_FN >> 2] = info >>> 8;
+        const seg = info & 15, size = (info >> 4) & 15;
         const lin = seg === SEG_NONE ? off : linear(cpu, seg, off, size);
         if (size === 1) writeLin8(cpu, lin, v); else if (size === 2) writeLin16(cpu, lin, v); else writeLin32(cpu, lin, v);
       },
@@ -372,7 +379,9 @@ export class BinaryTranslator {
     }
     const t0 = performance.now();
     const opt = this.options.optimizeFlags;
-    const funcs = [];
+    const codeBuf = this.codeBuf;
+    codeBuf.reset();
+    const types: number[] = [];
     const exports = [];
     // Slots first: the code names its own slot (chain cells, fault accounting).
     const slots = blocks.map(() => this.allocSlot());
@@ -393,21 +402,23 @@ export class BinaryTranslator {
         slot: slots[i], linPage: ((b.csBase + b.eip) | 0) >>> 12, csBase: b.csBase, chain: o.chain, codeLines: this.codeLines,
         eip: b.eip, gen: genOf(slots[i]), sibling, profile: o.profile,
       };
-      let f;
       try {
-        f = this.compiler.compile(code, b.nInsn, (b.mode >> 3) & 3, place);
+        this.compiler.compileInto(codeBuf, code, b.nInsn, (b.mode >> 3) & 3, place);
       } catch (e) {
         for (const sl of slots) this.freeSlots.push(sl);
         throw e;
       }
-      funcs.push({ type: T_FN, locals: f.locals, body: f.body, bodyLen: f.body.length });
+      types.push(T_FN);
       exports.push({ name: 'f' + i, func: N_IMPORTS + i });
     }
     const t1 = performance.now();
     // Block modules do not import the function table: V8 copies an imported table into every
     // importing instance and keeps all of them in sync, which made instantiation O(table size).
     // Exports are put into the table from here; chaining goes through the runtime's chain().
-    const bytes = assembleModule({ types: TYPES, memoryPages: this.memoryPages, importTable: false, funcImports: IMPORTS, funcs, exports });
+    const bytes = assembleModule({
+      types: TYPES, memoryPages: this.memoryPages, importTable: false, funcImports: IMPORTS, funcs: [], exports,
+      encodedFuncs: { types, code: codeBuf.buf, codeLen: codeBuf.n },
+    });
     const t2 = performance.now();
     if (o.dumpDir) {
       const names = blocks.map((b, i) => `;; f${i}: eip 0x${(b.eip >>> 0).toString(16)} phys 0x${b.phys.toString(16)} mode ${b.mode} insns ${b.nInsn}`);

@@ -17,14 +17,19 @@ import { U, UOP_WORDS } from '../cpu/uops.js';
 export interface OptimizeStats { lazyRemoved: number }
 export const optimizeStats: OptimizeStats = { lazyRemoved: 0 };
 
+/** Scratch for the analysis (grown on demand; no allocation per block). */
+let scratch = new Uint8Array(4096);
+
 const isFullLazy = (code: Int32Array, p: number): boolean =>
   code[p] === U.LAZY && CC_KIND_MASK[(code[p + 1] >> 2) & 15] === F_ARITH;
 
 /** Returns `code` itself when nothing changed, else a new array. */
 export function eliminateDeadFlags(code: Int32Array): Int32Array {
   const n = code.length / UOP_WORDS;
+  if (scratch.length < 3 * (n + 1)) scratch = new Uint8Array(6 * (n + 1));
   // Which instruction boundaries may exit (the previous instruction stored or called a helper).
-  const insnMayExit = new Uint8Array(n);
+  const insnMayExit = scratch.subarray(0, n);
+  insnMayExit.fill(0);
   let prevStores = false;
   for (let i = 0; i < n; i++) {
     const op = code[i * UOP_WORDS];
@@ -32,8 +37,9 @@ export function eliminateDeadFlags(code: Int32Array): Int32Array {
     else if (op === U.ST8 || op === U.ST16 || op === U.ST32 || op === U.CALL) prevStores = true;
   }
   // Backward liveness of "the current lazy flags may be read": neededAt[i] = needed just before op i.
-  const neededAt = new Uint8Array(n + 1);
-  const dead = new Uint8Array(n);
+  const neededAt = scratch.subarray(n, 2 * n + 1);
+  const dead = scratch.subarray(2 * n + 1, 3 * n + 1);
+  dead.fill(0);
   let needed = true; // at the end of the block (it exits)
   let removed = 0;
   neededAt[n] = 1;
@@ -73,7 +79,7 @@ export function eliminateDeadFlags(code: Int32Array): Int32Array {
   for (let i = 0; i < n; i++) {
     if (dead[i]) continue;
     const p = i * UOP_WORDS;
-    out.set(code.subarray(p, p + UOP_WORDS), k);
+    for (let j = 0; j < UOP_WORDS; j++) out[k + j] = code[p + j];
     if (code[p] === U.SKIPZ || code[p] === U.SKIPNZ) {
       const len = code[p + 3];
       out[k + 3] = len - (deadBefore[i + 1 + len] - deadBefore[i + 1]);

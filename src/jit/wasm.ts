@@ -136,6 +136,8 @@ export interface ModuleSpec {
   funcImports: ImportFunc[];
   /** Defined functions: type index, extra i32 locals, body bytes (without the local declarations; ends with `end`). */
   funcs: { type: number; locals: number; body: Uint8Array; bodyLen: number; i64Locals?: number }[];
+  /** More defined functions (after `funcs`), already encoded as code-section entries (BlockCompiler.compileInto). */
+  encodedFuncs?: { types: number[]; code: Uint8Array; codeLen: number };
   exports: { name: string; func: number }[];
   /** Active element segments: put function `func` into slot `slot` of the imported table at instantiation. */
   elems?: { slot: number; func: number }[];
@@ -149,9 +151,9 @@ function section(out: WasmWriter, id: number, content: WasmWriter): void {
 
 /** Assemble a complete module (spec §5.5). Function indices: imports first, then `funcs`. */
 export function assembleModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
-  const out = new WasmWriter(1024 + spec.funcs.reduce((s, f) => s + f.bodyLen + 16, 0));
+  const out = new WasmWriter(1024 + spec.funcs.reduce((s, f) => s + f.bodyLen + 16, 0) + (spec.encodedFuncs ? spec.encodedFuncs.codeLen : 0));
   out.bytes(new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]));
-  const s = new WasmWriter(256);
+  const s = new WasmWriter(256 + (spec.encodedFuncs ? spec.encodedFuncs.codeLen : 0));
 
   // type section
   s.uleb(spec.types.length);
@@ -171,9 +173,12 @@ export function assembleModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
   section(out, 2, s);
 
   // function section
+  const enc = spec.encodedFuncs;
+  const nfuncs = spec.funcs.length + (enc ? enc.types.length : 0);
   s.reset();
-  s.uleb(spec.funcs.length);
+  s.uleb(nfuncs);
   for (const f of spec.funcs) s.uleb(f.type);
+  if (enc) for (const t of enc.types) s.uleb(t);
   section(out, 3, s);
 
   // export section
@@ -195,7 +200,7 @@ export function assembleModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
 
   // code section
   s.reset();
-  s.uleb(spec.funcs.length);
+  s.uleb(nfuncs);
   const hdr = new WasmWriter(16);
   for (const f of spec.funcs) {
     hdr.reset();
@@ -207,6 +212,7 @@ export function assembleModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
     s.bytes(hdr.buf.subarray(0, hdr.n));
     s.bytes(f.body.subarray(0, f.bodyLen));
   }
+  if (enc) s.bytes(enc.code.subarray(0, enc.codeLen));
   section(out, 10, s);
   return out.result();
 }
