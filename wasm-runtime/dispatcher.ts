@@ -24,8 +24,8 @@
  */
 import {
   CR0_PE, F_IF, F_TF, F_VM, RT_ATTN, RT_CHAIN, RT_CHAIN_HITS, RT_DISPATCHES, RT_HASH, RT_HASH_BITS, RT_LAST_EXIT, S_CPL, S_CR0, S_EFLAGS, S_EIP,
-  S_HALTED, S_INHIBIT_IRQ, S_IRQ_PENDING, S_RMASK, SEG_ATTR, SEG_BASE, SEG_CS, SEG_SS, STATE_BASE,
-  TLB_BASE, segSlot,
+  S_HALTED, S_INHIBIT_IRQ, S_IRQ_PENDING, SEG_ATTR, SEG_BASE, SEG_CS, SEG_SS, STATE_BASE,
+  TLB_BASE, TLB_READ_SUP, TLB_READ_USER, segSlot,
 } from '../src/cpu/layout.js';
 import { Op, WasmWriter, I32, assembleModule } from '../src/jit/wasm.js';
 import { T_BLOCK, T_FN, T_HELPER, T_I32_I32, T_READ, T_VOID, TYPES } from '../src/jit/codegen.js';
@@ -40,6 +40,21 @@ export function hashIndex(host: number, mode: number): number {
 }
 
 const slot = (k: number): number => STATE_BASE + 4 * k;
+
+/**
+ * Push the block-key mode bits exactly as block.ts currentMode computes them: CS.D (1), SS.B (2),
+ * real or virtual-8086 mode (4), CPL << 3, EFLAGS.TF (32). Also exported as `mode()` so a test can
+ * compare the two for arbitrary states.
+ */
+function emitMode(w: WasmWriter): void {
+  w.load32(slot(segSlot(SEG_CS, SEG_ATTR))); w.i32(10); w.op(Op.i32_shr_u); w.i32(1); w.op(Op.i32_and);
+  w.load32(slot(segSlot(SEG_SS, SEG_ATTR))); w.i32(9); w.op(Op.i32_shr_u); w.i32(2); w.op(Op.i32_and); w.op(Op.i32_or);
+  w.load32(slot(S_CR0)); w.i32(CR0_PE); w.op(Op.i32_and); w.op(Op.i32_eqz);
+  w.load32(slot(S_EFLAGS)); w.i32(F_VM); w.op(Op.i32_and); w.i32(0); w.op(Op.i32_ne); w.op(Op.i32_or);
+  w.i32(2); w.op(Op.i32_shl); w.op(Op.i32_or);
+  w.load32(slot(S_CPL)); w.i32(3); w.op(Op.i32_shl); w.op(Op.i32_or);
+  w.load32(slot(S_EFLAGS)); w.i32(F_TF); w.op(Op.i32_and); w.i32(3); w.op(Op.i32_shr_u); w.op(Op.i32_or);
+}
 
 /**
  * chain(budget, done, cell) -> done: the constant exit of a block tail-calls this. If the budget
@@ -78,17 +93,13 @@ export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
   w.load32(slot(S_EIP)); w.set(L_EIP);
   w.load32(slot(segSlot(SEG_CS, SEG_BASE))); w.tee(L_CS); w.get(L_EIP); w.op(Op.i32_add); w.tee(L_LIN);
   w.i32(12); w.op(Op.i32_shr_u); w.i32(2); w.op(Op.i32_shl); w.mem(Op.i32_load, 2, TLB_BASE); w.tee(L_E);
-  w.load32(slot(S_RMASK)); w.op(Op.i32_and); w.op(Op.i32_eqz);
+  // read permission for the CPL (paging.ts setCpl; derived from S_CPL, not S_RMASK, which a reset leaves 0)
+  w.i32(TLB_READ_USER); w.i32(TLB_READ_SUP); w.load32(slot(S_CPL)); w.i32(3); w.op(Op.i32_eq); w.op(Op.select);
+  w.op(Op.i32_and); w.op(Op.i32_eqz);
   w.if_(); ret(RUN_MISS); w.end();
   w.get(L_E); w.i32(~0xfff); w.op(Op.i32_and); w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.op(Op.i32_add); w.set(L_HOST);
-  // ---- mode bits (block.ts currentMode): CS.D, SS.B, real/VM86, CPL << 3
-  w.load32(slot(segSlot(SEG_CS, SEG_ATTR))); w.i32(10); w.op(Op.i32_shr_u); w.i32(1); w.op(Op.i32_and);
-  w.load32(slot(segSlot(SEG_SS, SEG_ATTR))); w.i32(9); w.op(Op.i32_shr_u); w.i32(2); w.op(Op.i32_and); w.op(Op.i32_or);
-  w.load32(slot(S_CR0)); w.i32(CR0_PE); w.op(Op.i32_and); w.op(Op.i32_eqz);
-  w.load32(slot(S_EFLAGS)); w.i32(F_VM); w.op(Op.i32_and); w.i32(0); w.op(Op.i32_ne); w.op(Op.i32_or);
-  w.i32(2); w.op(Op.i32_shl); w.op(Op.i32_or);
-  w.load32(slot(S_CPL)); w.i32(3); w.op(Op.i32_shl); w.op(Op.i32_or);
-  w.load32(slot(S_EFLAGS)); w.i32(F_TF); w.op(Op.i32_and); w.i32(3); w.op(Op.i32_shr_u); w.op(Op.i32_or); // MODE_TF
+  // ---- mode bits (block.ts currentMode)
+  emitMode(w);
   w.set(L_MODE);
   // ---- hash probe
   w.get(L_HOST); w.get(L_MODE); w.i32(26); w.op(Op.i32_shl); w.op(Op.i32_xor); w.i32(HASH_MUL); w.op(Op.i32_mul);
@@ -139,6 +150,9 @@ export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
   // Function indices: 0 = imported JS computeArith, 1 = run, 2.. = the flag functions, 7 = chain.
   const ff = buildFlagFuncs({ jsArith: 0, arith: 2, flags: 3 });
   const ch = buildChain();
+  const md = new WasmWriter(128);
+  emitMode(md);
+  md.op(Op.end);
   const f = (x: { body: Uint8Array; locals: number }, type: number) => ({ type, locals: x.locals, body: x.body, bodyLen: x.body.length });
   return assembleModule({
     types: TYPES,
@@ -149,10 +163,11 @@ export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
       { type: T_I32_I32, locals: 10, body: w.buf, bodyLen: w.n },
       f(ff.arith, T_HELPER), f(ff.flags, T_BLOCK), f(ff.matf, T_VOID), f(ff.cond, T_I32_I32), f(ff.cf, T_BLOCK),
       f(ch, T_READ),
+      f({ body: md.result(), locals: 0 }, T_BLOCK),
     ],
     exports: [
       { name: 'run', func: 1 }, { name: 'arith', func: 2 }, { name: 'flags', func: 3 }, { name: 'matf', func: 4 },
-      { name: 'cond', func: 5 }, { name: 'cf', func: 6 }, { name: 'chain', func: 7 },
+      { name: 'cond', func: 5 }, { name: 'cf', func: 6 }, { name: 'chain', func: 7 }, { name: 'mode', func: 8 },
     ],
   });
 }

@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { createMachine, ImageError, type Machine, type RunResult } from '../index.js';
+import { engineStatsReport } from '../jit/engine.js';
 import { isElf } from '../machine/elf.js';
 import { findMultibootHeader } from '../machine/multiboot.js';
 import { LINUX_DEFAULT_APPEND, LinuxConsole, linuxExecParam } from '../machine/linux.js';
@@ -105,6 +106,7 @@ export async function main(argv: string[]): Promise<number> {
     const mips = total / seconds / 1e6;
     process.stderr.write(`[x86vm] engine=${a.engine} instructions=${total} time=${seconds.toFixed(3)}s MIPS=${mips.toFixed(1)} ` +
       `blocks=${m.cache.stats.blocksTranslated} cache-hits=${m.cache.stats.hits} misses=${m.cache.stats.misses} invalidations=${m.cache.stats.invalidations}\n`);
+    process.stderr.write(engineStatsReport(m.engine));
   }
   switch (r.reason) {
     case 'exit': return r.exitCode ?? 0;
@@ -245,6 +247,7 @@ async function runLinuxCli(a: RunArgs, boot: LinuxBoot): Promise<number> {
     const rd = ready as { instructions: number; seconds: number } | null;
     process.stderr.write(`[x86vm] engine=${engine} instructions=${total} time=${seconds.toFixed(3)}s MIPS=${(total / seconds / 1e6).toFixed(1)}` +
       (rd ? ` ready-instructions=${rd.instructions} ready-time=${rd.seconds.toFixed(3)}s` : ' ready=never') + '\n');
+    process.stderr.write(engineStatsReport(m.engine));
   }
   if (quit) { process.stderr.write('\r\n[x86vm] quit (Ctrl-A x)\n'); return 0; }
   if (exitStatus !== null) return exitStatus;

@@ -138,6 +138,8 @@ export class BinaryTranslator {
   private readonly interp: Interpreter;
   private readonly table: WebAssembly.Table;
   private readonly runFn: (budget: number) => number;
+  /** The dispatcher's block-key mode bits for the current state (must equal block.ts currentMode). */
+  readonly modeFn: () => number;
   private readonly imports: WebAssembly.Imports;
   private readonly compiler = new BlockCompiler();
   private readonly codeBuf = new WasmWriter(1 << 16);
@@ -185,6 +187,7 @@ export class BinaryTranslator {
       env: { mem: memory, table: this.table, arith: (op: number, res: number, s1: number, s2: number) => computeArith(op, res, s1, s2) },
     });
     this.runFn = disp.exports.run as (budget: number) => number;
+    this.modeFn = disp.exports.mode as () => number;
     this.imports = { env: { ...this.makeImports(), ...pick(disp.exports, ['arith', 'cond', 'cf', 'matf', 'chain']), getf: disp.exports.flags } };
     void st;
     cache.onInvalidate = (b) => this.dropCompiled(b);
@@ -280,6 +283,7 @@ export class BinaryTranslator {
     // After an interpreted block the next one is probably cold too: look it up here first instead
     // of entering the dispatcher only to miss.
     let preferJs = false;
+    let refilled: Block | null = null, refilledAt = -1;
     while (this.instructions < target) {
       if (!boundaryDone) {
         if (this.host.betweenBlocks()) return;
@@ -312,6 +316,13 @@ export class BinaryTranslator {
           block = this.interp.lookupBlock();
           if (block.compiled > 0) {
             stats.hashRefills++;
+            if (block === refilled && this.instructions === refilledAt) {
+              // The dispatcher missed a block that was just put into the hash table: its key
+              // computation disagrees with block.ts (e.g. new mode bits). Fail loudly, not spin.
+              throw new Error(`bt: the dispatcher cannot find the compiled block at EIP 0x${(block.eip >>> 0).toString(16)} ` +
+                `(block.ts mode ${block.mode}, dispatcher mode ${this.modeFn()}): wasm-runtime/dispatcher.ts emitMode is out of date`);
+            }
+            refilled = block; refilledAt = this.instructions;
             this.insertHash(block);
             continue;
           }
@@ -541,4 +552,9 @@ export class BinaryTranslator {
         `interpreter~${t.interp.toFixed(0)} host-helpers~${t.hostCalls.toFixed(0)}`,
     ].join('\n');
   }
+}
+
+/** The translator's --stats report for any engine ('' for the interpreter). */
+export function engineStatsReport(engine: unknown): string {
+  return engine instanceof BinaryTranslator ? engine.statsReport() + '\n' : '';
 }

@@ -166,6 +166,25 @@ describe('bounded memory and batching', () => {
   });
 });
 
+describe('dispatcher', () => {
+  it('computes the same block-key mode bits as block.ts for any state', async () => {
+    const { currentMode } = await import('../../src/cpu/block.js');
+    const L = await import('../../src/cpu/layout.js');
+    const m = btMachine();
+    const st = m.cpu.st, e = bt(m);
+    let x = 12345;
+    const rnd = (): number => { x = (Math.imul(x, 1103515245) + 12345) | 0; return x; };
+    for (let i = 0; i < 2000; i++) {
+      st[L.segSlot(L.SEG_CS, L.SEG_ATTR)] = rnd() & 0x1ffff;
+      st[L.segSlot(L.SEG_SS, L.SEG_ATTR)] = rnd() & 0x1ffff;
+      st[L.S_CR0] = rnd();
+      st[L.S_EFLAGS] = rnd();
+      st[L.S_CPL] = rnd() & 3;
+      expect(e.modeFn()).toBe(currentMode(m.cpu));
+    }
+  });
+});
+
 describe('statistics', () => {
   it('reports translation, execution, host calls and time', () => {
     const m = btMachine(EAGER);

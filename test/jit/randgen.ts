@@ -7,7 +7,7 @@
  *     (the faulting instruction restarts), and the stream unmaps it again from time to time;
  *   - body: straight-line random instructions from a safe subset (ALU, shifts/rotates incl. RCL/RCR,
  *     INC/DEC/NEG/NOT, MOV/MOVZX/MOVSX/LEA/XCHG/BSWAP, SETcc/CMOVcc, BT*, MUL/IMUL/DIV, push/pop,
- *     flag ops), 8/16/32-bit, register and memory operands (absolute and register-based into two
+ *     flag ops, PUSHF/POPF, string instructions with and without REP), 8/16/32-bit, register and memory operands (absolute and register-based into two
  *     data pages), forward Jcc inside the stream, counted loops (EBP), and self-modifying stores
  *     into the immediates of MOV instructions later in the stream / later in the same loop body;
  *   - epilogue: write a checksum to COM1, exit through port 0xF4.
@@ -77,7 +77,7 @@ export function generate(seed: number, opts: GenOptions = {}): string {
 
   const simple = (): void => {
     const s = sz();
-    switch (ri(22)) {
+    switch (ri(24)) {
       case 0: case 1: case 2: emit(`${pick(ALU)}${suf(s)} ${reg(s)}, ${reg(s)}`); break;
       case 3: emit(`${pick(ALU)}${suf(s)} $${imm(s)}, ${reg(s)}`); break;
       case 4: { const m = mem(s); emit(`${pick(ALU)}${suf(s)} ${reg(s)}, ${m}`); break; }
@@ -113,6 +113,24 @@ export function generate(seed: number, opts: GenOptions = {}): string {
       }
       case 20: { const a = pick(R32), b = pick(R32); emit(`pushl ${a}`); if (rnd() < 0.5) simpleNoStack(); emit(`popl ${b}`); break; }
       case 21: emit(pick(['clc', 'stc', 'cmc', 'lahf', 'sahf', 'pushfl; popl %eax', 'testl %eax, %ebx', 'testb $0x81, %cl'])); break;
+      case 22: {
+        // string instructions (helpers): bounded counts, pointers inside the first data page
+        const n = ri(24);
+        emit(`movl $${n}, %ecx`);
+        emit(`movl $0x${(DATA + 0x100 + ri(0x300)).toString(16)}, %esi`);
+        emit(`movl $0x${(DATA + 0x800 + ri(0x300)).toString(16)}, %edi`);
+        emit(pick(['cld', 'cld', 'std']));
+        emit(pick(['rep movsb', 'rep movsl', 'rep stosb', 'rep stosw', 'repe cmpsb', 'repne scasb', 'lodsl', 'movsw', 'stosl']));
+        emit('cld');
+        break;
+      }
+      case 23:
+        // POPF of a modified image (CF/ZF/SF/OF/DF from memory; IF/TF untouched)
+        emit('pushfl');
+        emit(`xorl $${pick([0x1, 0x40, 0x80, 0x800, 0x8c1, 0x400])}, (%esp)`);
+        emit('popfl');
+        emit('cld');
+        break;
     }
   };
   const simpleNoStack = (): void => { emit(`${pick(ALU)}l ${pick(R32)}, ${pick(R32)}`); };
