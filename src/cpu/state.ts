@@ -5,7 +5,7 @@
 import {
   CR0_ET, F_FIXED, RAM_BASE, R_EDX, S_CR0, S_EFLAGS, S_EIP, STATE_BASE, STATE_SLOTS, SEG_ATTR,
   SEG_BASE, SEG_CS, SEG_HI, SEG_LIMIT, SEG_LO, SEG_SEL, S_IDTR_LIMIT, S_LDTR, S_TR, TLB_BASE,
-  TLB_ENTRIES, TLB_FILL_BASE, TLB_FILL_MAX, memoryBytesFor, segSlot,
+  TLB_ENTRIES, TLB_FILL_BASE, TLB_FILL_MAX, memoryBytesFor, segSlot, S_RMASK, S_WMASK, TLB_READ_SUP, TLB_WRITE_SUP,
 } from './layout.js';
 import type { FaultSink } from './exceptions.js';
 
@@ -94,6 +94,8 @@ export class Cpu implements FaultSink {
     st[segSlot(SEG_CS, SEG_SEL)] = 0xf000;
     st[segSlot(SEG_CS, SEG_BASE)] = 0xffff0000 | 0;
     st[S_IDTR_LIMIT] = 0xffff;
+    st[S_RMASK] = TLB_READ_SUP; // CPL 0 (paging.ts setCpl keeps these in step with CPL)
+    st[S_WMASK] = TLB_WRITE_SUP;
     for (const base of [S_LDTR, S_TR]) {
       st[base + SEG_ATTR] = base === S_TR ? 0x8b : 0x82;
       st[base + SEG_HI] = 0xffff;
