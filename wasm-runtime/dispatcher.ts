@@ -83,6 +83,43 @@ function buildChain(): { body: Uint8Array; locals: number } {
   return { body: w.result(), locals: 1 };
 }
 
+/**
+ * ichain(budget, done, cache, eip) -> done: the indirect exit (RET, JMP/CALL r/m) of a block
+ * tail-calls this with its one-entry cache (RT_ICACHE) and the target EIP. The successor key is
+ * (host of CS.base + eip through the TLB, same mode, same CS base): if the cache holds that EIP and
+ * host and a live generation, enter the cached block directly; else mark the cache (address | 1)
+ * for the dispatcher to fill and return to it.
+ */
+function buildIndirectChain(): { body: Uint8Array; locals: number } {
+  const w = new WasmWriter(256);
+  const P_BUDGET = 0, P_DONE = 1, P_CACHE = 2, P_EIP = 3, L_LIN = 4, L_E = 5, L_FN = 6;
+  w.get(P_DONE); w.get(P_BUDGET); w.op(Op.i32_lt_s);
+  w.load32(RT_ATTN); w.op(Op.i32_eqz); w.op(Op.i32_and);
+  w.if_();
+  w.load32(slot(segSlot(SEG_CS, SEG_BASE))); w.get(P_EIP); w.op(Op.i32_add); w.tee(L_LIN);
+  w.i32(12); w.op(Op.i32_shr_u); w.i32(2); w.op(Op.i32_shl); w.mem(Op.i32_load, 2, TLB_BASE); w.tee(L_E);
+  w.i32(TLB_READ_USER); w.i32(TLB_READ_SUP); w.load32(slot(S_CPL)); w.i32(3); w.op(Op.i32_eq); w.op(Op.select);
+  w.op(Op.i32_and);
+  // eip and host match, generation live
+  w.get(P_CACHE); w.mem(Op.i32_load, 2, 8); w.get(P_EIP); w.op(Op.i32_eq); w.op(Op.i32_and);
+  w.get(P_CACHE); w.mem(Op.i32_load, 2, 12);
+  w.get(L_E); w.i32(~0xfff); w.op(Op.i32_and); w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.op(Op.i32_add);
+  w.op(Op.i32_eq); w.op(Op.i32_and);
+  w.get(P_CACHE); w.mem(Op.i32_load, 2, 4);
+  w.get(P_CACHE); w.mem(Op.i32_load, 2, 0); w.tee(L_FN); w.i32(5); w.op(Op.i32_shl); w.mem(Op.i32_load, 2, RT_CHAIN + 16);
+  w.op(Op.i32_eq); w.op(Op.i32_and);
+  w.if_();
+  w.i32(0); w.load32(RT_CHAIN_HITS); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_CHAIN_HITS);
+  w.get(P_BUDGET); w.get(P_DONE); w.get(L_FN);
+  w.op(Op.return_call_indirect); w.uleb(T_FN); w.uleb(0);
+  w.end();
+  w.i32(0); w.get(P_CACHE); w.i32(1); w.op(Op.i32_or); w.mem(Op.i32_store, 2, RT_LAST_EXIT);
+  w.end();
+  w.get(P_DONE);
+  w.op(Op.end);
+  return { body: w.result(), locals: 3 };
+}
+
 export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
   const w = new WasmWriter(1024);
   const P_BUDGET = 0, L_DONE = 1, L_EIP = 2, L_CS = 3, L_LIN = 4, L_E = 5, L_HOST = 6, L_MODE = 7, L_ENT = 8, L_R = 9, L_LAST = 10;
@@ -110,9 +147,15 @@ export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
   w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 12); w.get(L_CS); w.op(Op.i32_ne); w.op(Op.i32_or);
   w.if_(); ret(RUN_MISS); w.end();
   w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 16); w.set(L_R);
-  // ---- link the exit the previous block left through to this block (its successor key is static)
+  // ---- link the exit the previous block left through to this block: a constant exit's cell gets
+  // (slot, generation); an indirect exit's cache (address | 1) also the target EIP and host address
   w.get(L_LAST);
   w.if_();
+  w.get(L_LAST); w.i32(1); w.op(Op.i32_and);
+  w.if_();
+  w.get(L_LAST); w.i32(~1); w.op(Op.i32_and); w.tee(L_LAST); w.get(L_EIP); w.mem(Op.i32_store, 2, 8);
+  w.get(L_LAST); w.get(L_HOST); w.mem(Op.i32_store, 2, 12);
+  w.end();
   w.get(L_LAST); w.get(L_R); w.mem(Op.i32_store, 2, 0);
   w.get(L_LAST); w.get(L_R); w.i32(5); w.op(Op.i32_shl); w.mem(Op.i32_load, 2, RT_CHAIN + 16); w.mem(Op.i32_store, 2, 4);
   w.end();
@@ -150,6 +193,7 @@ export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
   // Function indices: 0 = imported JS computeArith, 1 = run, 2.. = the flag functions, 7 = chain.
   const ff = buildFlagFuncs({ jsArith: 0, arith: 2, flags: 3 });
   const ch = buildChain();
+  const ich = buildIndirectChain();
   const md = new WasmWriter(128);
   emitMode(md);
   md.op(Op.end);
@@ -164,10 +208,11 @@ export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
       f(ff.arith, T_HELPER), f(ff.flags, T_BLOCK), f(ff.matf, T_VOID), f(ff.cond, T_I32_I32), f(ff.cf, T_BLOCK),
       f(ch, T_READ),
       f({ body: md.result(), locals: 0 }, T_BLOCK),
+      f(ich, T_HELPER),
     ],
     exports: [
       { name: 'run', func: 1 }, { name: 'arith', func: 2 }, { name: 'flags', func: 3 }, { name: 'matf', func: 4 },
-      { name: 'cond', func: 5 }, { name: 'cf', func: 6 }, { name: 'chain', func: 7 }, { name: 'mode', func: 8 },
+      { name: 'cond', func: 5 }, { name: 'cf', func: 6 }, { name: 'chain', func: 7 }, { name: 'mode', func: 8 }, { name: 'ichain', func: 9 },
     ],
   });
 }

@@ -140,8 +140,11 @@ export const RT_HASH_ENTRY = 32;
 export const RT_CHAIN = RT_HASH + RT_HASH_SIZE * RT_HASH_ENTRY;
 export const RT_CHAIN_SLOTS = 1 << 16;
 export const RT_CHAIN_ENTRY = 32;
+/** Indirect-exit caches, one per function-table slot: successor slot, its generation, target EIP, target host address. */
+export const RT_ICACHE = RT_CHAIN + RT_CHAIN_SLOTS * RT_CHAIN_ENTRY;
+export const RT_ICACHE_ENTRY = 16;
 /** Per-64-byte-line count of translated blocks (cache.ts lineCount), for RAM up to RT_LINES_MAX << 6 bytes. */
-export const RT_LINES = RT_CHAIN + RT_CHAIN_SLOTS * RT_CHAIN_ENTRY;
+export const RT_LINES = RT_ICACHE + RT_CHAIN_SLOTS * RT_ICACHE_ENTRY;
 export const RT_LINES_MAX = RAM_BASE - RT_LINES;
 export const RT_END = RT_LINES; // fixed-size tables end here (must stay <= RAM_BASE)
 

@@ -29,7 +29,7 @@
 import { CC_ADC, CC_ADD, CC_DEC, CC_INC, CC_KIND_MASK, CC_LOGIC, CC_SBB, CC_SUB } from '../cpu/flags.js';
 import {
   F_ARITH, F_CF, F_FIXED, RT_KIND_MASK, S_CC_MASK, S_CC_OP, S_CC_RES, S_CC_SRC1, S_CC_SRC2, S_EFLAGS, S_EIP,
-  S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_ATTN, RT_CUR_FN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
+  S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_ATTN, RT_CUR_FN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_ICACHE, RT_ICACHE_ENTRY, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
   TLB_WRITE_SUP, TLB_WRITE_USER, TLB_CODE_WRITE_SUP, TLB_CODE_WRITE_USER, RT_LINES, RAM_BASE, segSlot,
 } from '../cpu/layout.js';
 import { U, UOP_WORDS } from '../cpu/uops.js';
@@ -59,10 +59,11 @@ export const IMPORTS: ImportFunc[] = [
   { module: 'env', name: 'lazy', type: T_WRITE },
   { module: 'env', name: 'arith', type: T_HELPER },
   { module: 'env', name: 'chain', type: T_READ },
+  { module: 'env', name: 'ichain', type: T_HELPER },
 ];
 // cond/cf/getf/matf/arith/chain are the runtime module's wasm functions (wasm-runtime/flags.ts,
 // dispatcher.ts); helper, read, write and lazy are JavaScript.
-const F_HELPER = 0, F_READ = 1, F_WRITE = 2, F_COND = 3, F_CFN = 4, F_GETF = 5, F_MATF = 6, F_LAZY = 7, F_ARITHFN = 8, F_CHAIN = 9;
+const F_HELPER = 0, F_READ = 1, F_WRITE = 2, F_COND = 3, F_CFN = 4, F_GETF = 5, F_MATF = 6, F_LAZY = 7, F_ARITHFN = 8, F_CHAIN = 9, F_ICHAIN = 10;
 export const N_IMPORTS = IMPORTS.length;
 
 // ---------------------------------------------------------------- helpers
@@ -418,7 +419,15 @@ export class BlockCompiler {
         case U.EXIT:
           this.flushAll(false);
           w.i32(0); w.get(this.t(i, a)); w.mem(Op.i32_store, 2, A_EIP);
-          this.retire(this.nInsn);
+          if (this.canChain) {
+            // indirect target: the runtime's one-entry cache per block (wasm-runtime/dispatcher.ts ichain)
+            this.icount(this.nInsn);
+            w.get(P_BUDGET); w.get(P_DONE); w.i32(this.nInsn); w.op(Op.i32_add);
+            w.i32(RT_ICACHE + this.place.slot * RT_ICACHE_ENTRY); w.get(this.t(i, a));
+            w.op(Op.return_call); w.uleb(F_ICHAIN);
+          } else {
+            this.retire(this.nInsn);
+          }
           break;
         case U.EXITI:
           this.flushAll(false);

@@ -21,7 +21,7 @@ import { CC_KIND_MASK, computeArith, setLazy } from '../cpu/flags.js';
 import { HELPER_NAMES, HELPERS } from '../cpu/helpers.js';
 import { handleFault } from '../cpu/interrupts.js';
 import {
-  CODE_LINE_SHIFT, RAM_BASE, RT_LINES, RT_LINES_MAX, RT_ATTN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_SLOTS, RT_CUR_FN, RT_DISPATCHES, RT_END, RT_HASH,
+  CODE_LINE_SHIFT, RAM_BASE, RT_ICACHE, RT_ICACHE_ENTRY, RT_LINES, RT_LINES_MAX, RT_ATTN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_SLOTS, RT_CUR_FN, RT_DISPATCHES, RT_END, RT_HASH,
   RT_HASH_SIZE, RT_KIND_MASK, RT_LAST_EXIT, S_EIP, S_HALTED,
   S_ICOUNT_HI, S_ICOUNT_LO, S_INSN_EIP, SEG_NONE,
 } from '../cpu/layout.js';
@@ -168,7 +168,7 @@ export class BinaryTranslator {
     this.memoryPages = cpu.buffer.byteLength / 65536;
     for (let k = 0; k < CC_KIND_MASK.length; k++) this.rt32[(RT_KIND_MASK >> 2) + k] = CC_KIND_MASK[k];
     this.rt32.fill(0, RT_HASH >> 2, (RT_HASH >> 2) + RT_HASH_SIZE * 8);
-    this.rt32.fill(0, RT_CHAIN >> 2, (RT_CHAIN + RT_CHAIN_SLOTS * RT_CHAIN_ENTRY) >> 2);
+    this.rt32.fill(0, RT_CHAIN >> 2, (RT_ICACHE + RT_CHAIN_SLOTS * RT_ICACHE_ENTRY) >> 2);
     for (let sl = 0; sl < RT_CHAIN_SLOTS; sl++) this.clearCells(sl);
     this.rt32[RT_LAST_EXIT >> 2] = 0;
     this.helperCounts = new Float64Array(HELPERS.length + 64);
@@ -188,7 +188,7 @@ export class BinaryTranslator {
     });
     this.runFn = disp.exports.run as (budget: number) => number;
     this.modeFn = disp.exports.mode as () => number;
-    this.imports = { env: { ...this.makeImports(), ...pick(disp.exports, ['arith', 'cond', 'cf', 'matf', 'chain']), getf: disp.exports.flags } };
+    this.imports = { env: { ...this.makeImports(), ...pick(disp.exports, ['arith', 'cond', 'cf', 'matf', 'chain', 'ichain']), getf: disp.exports.flags } };
     void st;
     cache.onInvalidate = (b) => this.dropCompiled(b);
     // Line counts in shared memory (when they fit) let compiled stores to code pages skip the slow path.
@@ -479,6 +479,8 @@ export class BinaryTranslator {
   private clearCells(s: number): void {
     const e = (RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2;
     this.rt32[e] = 0; this.rt32[e + 1] = -1; this.rt32[e + 2] = 0; this.rt32[e + 3] = -1; this.rt32[e + 5] = 0;
+    const c = (RT_ICACHE + s * RT_ICACHE_ENTRY) >> 2;
+    this.rt32[c] = 0; this.rt32[c + 1] = -1; this.rt32[c + 2] = 0; this.rt32[c + 3] = 0;
   }
 
   private entryBase(b: Block): number {
