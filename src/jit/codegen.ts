@@ -1,6 +1,7 @@
 /**
  * Block code generator: one translated Block (micro-ops, src/cpu/uops.ts) → one wasm function
- * `() -> i32` returning the number of guest instructions it retired.
+ * `(budget, done) -> done`: it adds the guest instructions it retired to S_ICOUNT and returns the
+ * running count (or tail-calls the next block, see exits below).
  *
  * The micro-ops are translated 1:1; src/interp/exec.ts is the reference meaning of each. Temps are
  * i32 locals (numbered per instruction, so a later instruction can still see an earlier one's lazy
@@ -18,13 +19,17 @@
  *    memory.ts readLin32/writeLin32: entry = tlb[lin >>> 12]; permission bit for the block's CPL and
  *    no page crossing → direct access at (entry & ~0xfff) + (lin & 0xfff); anything else calls the
  *    imported slow path, which redoes the whole access like the interpreter (and may fault).
- *  - Lazy flags: full-mask LAZY = five stores; INC/DEC = five stores plus folding CF into EFLAGS;
- *    COND/CF are computed from the operands of the LAZY that the block itself executed earlier when
- *    there is one (e.g. CMP+Jcc becomes one compare), else inline for the common lazy kinds
- *    (SUB, ADD, LOGIC, INC/DEC) with an imported fallback (flags.ts, shared with the interpreter).
- * Precise faults: an instruction that can fault (it loads, stores or calls a helper) first stores
- * its EIP in S_INSN_EIP. Self-modifying code: after an instruction that stored through the slow path
- * or called a helper, a set S_SMC_HIT ends the block at that instruction boundary.
+ *    Stores to a code page that miss every translated 64-byte line stay inline too.
+ *  - Lazy flags: a LAZY record stays in locals until observed (five stores then); INC/DEC fold
+ *    only CF into EFLAGS; COND/CF are computed from the operands of the LAZY that the block itself
+ *    executed earlier when there is one (e.g. CMP+Jcc becomes one compare), else inline for SUB and
+ *    LOGIC with the runtime module's wasm flag functions (wasm-runtime/flags.ts) as the fallback.
+ * Precise faults: the slow paths pass the instruction's EIP (→ S_INSN_EIP) and the block's slot
+ * (→ RT_CUR_FN) to the imports; helper calls store both first. Self-modifying code: after an
+ * instruction whose slow store or helper call set S_SMC_HIT, the block ends at the next boundary.
+ * Exits: constant targets on the block's linear page continue directly (loop to the top, direct
+ * tail call into a block of the same module, or the runtime's chain trampoline); indirect targets
+ * go through the runtime's one-entry cache (ichain); everything else returns to the dispatcher.
  */
 import { CC_ADC, CC_ADD, CC_DEC, CC_INC, CC_KIND_MASK, CC_LOGIC, CC_SBB, CC_SUB } from '../cpu/flags.js';
 import {
@@ -39,10 +44,10 @@ import { I32, Op, WasmWriter, type FuncType, type ImportFunc } from './wasm.js';
 
 export const T_BLOCK = 0, T_HELPER = 1, T_READ = 2, T_WRITE = 3, T_I32_I32 = 4, T_VOID = 5, T_FN = 6;
 export const TYPES: FuncType[] = [
-  { params: [], results: [I32] },                 // block function; cf(), getf()
-  { params: [I32, I32, I32, I32], results: [I32] }, // helper(id, a, b, imm)
-  { params: [I32, I32, I32], results: [I32] },     // read(seg, off, size)
-  { params: [I32, I32, I32, I32], results: [] },   // write(seg, off, size, v); lazy(op, res, s1, s2)
+  { params: [], results: [I32] },                 // cf(), getf(), mode()
+  { params: [I32, I32, I32, I32], results: [I32] }, // helper(id, a, b, imm); arith(op, res, s1, s2); ichain(budget, done, cache, eip)
+  { params: [I32, I32, I32], results: [I32] },     // read(info, off, eip); chain(budget, done, cell)
+  { params: [I32, I32, I32, I32], results: [] },   // write(info, off, v, eip); lazy(op, res, s1, s2)
   { params: [I32], results: [I32] },               // cond(cc); dispatcher run(budget)
   { params: [], results: [] },                     // matf()
   { params: [I32, I32], results: [I32] },          // block function (budget, done) -> done
@@ -61,7 +66,7 @@ export const IMPORTS: ImportFunc[] = [
   { module: 'env', name: 'chain', type: T_READ },
   { module: 'env', name: 'ichain', type: T_HELPER },
 ];
-// cond/cf/getf/matf/arith/chain are the runtime module's wasm functions (wasm-runtime/flags.ts,
+// cond/cf/getf/matf/arith/chain/ichain are the runtime module's wasm functions (wasm-runtime/flags.ts,
 // dispatcher.ts); helper, read, write and lazy are JavaScript.
 const F_HELPER = 0, F_READ = 1, F_WRITE = 2, F_COND = 3, F_CFN = 4, F_GETF = 5, F_MATF = 6, F_LAZY = 7, F_ARITHFN = 8, F_CHAIN = 9, F_ICHAIN = 10;
 export const N_IMPORTS = IMPORTS.length;
@@ -123,7 +128,6 @@ export interface BlockPlace {
 
 export interface CodegenStats { functions: number; wasmBytes: number; inlineCondStatic: number; inlineCondDynamic: number }
 
-// Fixed scratch locals (the function has no parameters).
 /** Parameters of a block function: the dispatcher's instruction budget and the count retired so far. */
 const P_BUDGET = 0, P_DONE = 1;
 const L_LIN = 2, L_E = 3, L_OP = 4, L_SH = 5, L_X = 6;
@@ -148,7 +152,6 @@ export class BlockCompiler {
   // per-block scratch, reused (grown on demand)
   private insnOfOp = new Int32Array(512);
   private tempBase = new Int32Array(130);   // per instruction: first local of its temps
-  private mayFault = new Uint8Array(130);   // per instruction: loads, stores or calls
   private mayHitCode = new Uint8Array(130); // per instruction: stores or calls (possible SMC)
   private rmask = 0;
   private wmask = 0;
@@ -209,12 +212,10 @@ export class BlockCompiler {
     if (this.insnOfOp.length < n) this.insnOfOp = new Int32Array(n * 2);
     if (this.tempBase.length < nInsn + 1) {
       this.tempBase = new Int32Array(nInsn * 2 + 2);
-      this.mayFault = new Uint8Array(nInsn * 2 + 2);
       this.mayHitCode = new Uint8Array(nInsn * 2 + 2);
     }
-    this.mayFault.fill(0, 0, nInsn + 1);
     this.mayHitCode.fill(0, 0, nInsn + 1);
-    // Pre-pass: instruction of each micro-op, temps per instruction, fault / SMC properties.
+    // Pre-pass: instruction of each micro-op, temps per instruction, instructions that may hit code.
     let insn = -1, maxTemp = -1, next = N_SCRATCH;
     for (let i = 0; i < n; i++) {
       const p = i * UOP_WORDS, op = code[p];
@@ -231,8 +232,7 @@ export class BlockCompiler {
       if (tf & 2) maxTemp = Math.max(maxTemp, code[p + 2]);
       if (tf & 4) maxTemp = Math.max(maxTemp, code[p + 3]);
       if (tf & 8) maxTemp = Math.max(maxTemp, code[p + 4]);
-      if (op === U.LD8 || op === U.LD16 || op === U.LD32) this.mayFault[insn] = 1;
-      if (op === U.ST8 || op === U.ST16 || op === U.ST32 || op === U.CALL) { this.mayFault[insn] = 1; this.mayHitCode[insn] = 1; }
+      if (op === U.ST8 || op === U.ST16 || op === U.ST32 || op === U.CALL) this.mayHitCode[insn] = 1;
     }
     // Chaining skips the dispatcher's boundary checks; blocks without helper calls cannot change
     // anything those checks look at except through a device (RT_ATTN), which the exit tests.
@@ -811,23 +811,9 @@ export class BlockCompiler {
     return false;
   }
 
-  /** CF from the lazy state in memory (CF known to be lazy): SUB/ADD/LOGIC inline, else import. */
+  /** CF from the lazy state in memory: the runtime's cf() (flags.ts getCF). */
   private dynamicLazyCF(): void {
-    const w = this.w;
-    const done = w.block(I32);
-    const slow = w.block();
-    this.loadOpSh();
-    const src = this.memSrc();
-    w.get(L_OP); w.i32(2); w.op(Op.i32_shr_u); w.tee(L_X); w.i32(CC_SUB); w.op(Op.i32_eq);
-    w.if_(); this.zx(src, src.s1); this.zx(src, src.s2); w.op(Op.i32_lt_u); w.br(done); w.end();
-    w.get(L_X); w.i32(CC_ADD); w.op(Op.i32_eq);
-    w.if_(); this.zx(src, src.res); this.zx(src, src.s1); w.op(Op.i32_lt_u); w.br(done); w.end();
-    w.get(L_X); w.i32(CC_LOGIC); w.op(Op.i32_eq);
-    w.if_(); w.i32(0); w.br(done); w.end();
-    w.br(slow);
-    w.end();
-    w.call(F_CFN);
-    w.end();
+    this.w.call(F_CFN);
   }
 
   private cf(): void {
