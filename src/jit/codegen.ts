@@ -251,7 +251,28 @@ export class BlockCompiler {
         if (t1 === place.eip || t2 === place.eip) { this.selfLoop = 0; break; }
       }
     }
-    if (this.selfLoop >= 0) this.selfLoop = w.loop();
+    if (this.selfLoop >= 0) {
+      // Loop-resident state: the registers and segment caches the block uses are loaded once,
+      // before the loop, and stay in locals across iterations (registers it writes are treated as
+      // dirty at the top, so every write-back point stores them); only the flag record is
+      // written back at the back edge.
+      for (let i = 0; i < n; i++) {
+        const p = i * UOP_WORDS, op = code[p], a = code[p + 2];
+        let r = -1, wr = false;
+        if (op === U.LDR32 || op === U.LDR16) r = a < 8 ? a : -1;
+        else if (op === U.LDR8) r = a & 3;
+        else if (op === U.STR32 || op === U.STR16) { r = a < 8 ? a : -1; wr = true; }
+        else if (op === U.STR8) { r = a & 3; wr = true; }
+        else if ((op === U.LD8 || op === U.LD16 || op === U.LD32) && code[p + 3] !== SEG_NONE) this.seg(code[p + 3]);
+        else if ((op === U.ST8 || op === U.ST16 || op === U.ST32) && code[p + 4] !== SEG_NONE) this.seg(code[p + 4]);
+        if (r >= 0 && !this.regCached[r]) {
+          w.i32(0); w.mem(Op.i32_load, 2, slot(r)); w.set(L_REG + r);
+          this.regCached[r] = 1;
+        }
+        if (wr) this.regDirty[r] = 1;
+      }
+      this.selfLoop = w.loop();
+    }
     if (place.profile) {
       const a = RT_CHAIN + place.slot * RT_CHAIN_ENTRY + 20;
       w.i32(0); w.load32(a); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, a);
@@ -430,16 +451,15 @@ export class BlockCompiler {
           }
           break;
         case U.EXITI:
-          this.flushAll(false);
           this.exitTo(a, 0);
           break;
         case U.EXITC:
-          this.flushAll(false);
           if (this.canChain && (this.chainable(b) || this.chainable(c))) {
             w.get(this.t(i, a));
             w.if_(); this.exitTo(b, 0); w.end();
             this.exitTo(c, 1);
           } else {
+            this.flushAll(false);
             w.i32(0); w.i32(b); w.i32(c); w.get(this.t(i, a)); w.op(Op.select); w.mem(Op.i32_store, 2, A_EIP);
             this.retire(this.nInsn);
           }
@@ -588,12 +608,33 @@ export class BlockCompiler {
    */
   private exitTo(target: number, cell: number): void {
     const w = this.w, n = this.nInsn;
-    w.i32(0); w.i32(target); w.mem(Op.i32_store, 2, A_EIP);
-    if (!this.chainable(target)) { this.retire(n); return; }
+    if (!this.chainable(target)) {
+      this.flushAll(false);
+      w.i32(0); w.i32(target); w.mem(Op.i32_store, 2, A_EIP);
+      this.retire(n);
+      return;
+    }
     this.icount(n);
     const pl = this.place;
-    const sib = target === pl.eip && this.selfLoop >= 0 ? undefined : pl.sibling?.(target);
-    if ((target === pl.eip && this.selfLoop >= 0) || sib) {
+    const self = target === pl.eip && this.selfLoop >= 0;
+    if (self) {
+      // back edge: registers stay in their locals; the flag record goes to memory (the top assumes none pending)
+      w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.tee(L_X);
+      w.get(P_BUDGET); w.op(Op.i32_lt_s);
+      w.load32(RT_ATTN); w.op(Op.i32_eqz); w.op(Op.i32_and);
+      w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + pl.slot * RT_CHAIN_ENTRY + 16); w.i32(pl.gen!); w.op(Op.i32_eq); w.op(Op.i32_and);
+      w.if_();
+      this.flushFlags(false);
+      w.i32(0); w.load32(RT_CHAIN_HITS); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_CHAIN_HITS);
+      w.get(L_X); w.set(P_DONE);
+      w.i32(0); w.set(L_SMC);
+      w.br(this.selfLoop);
+      w.end();
+    }
+    this.flushAll(false);
+    w.i32(0); w.i32(target); w.mem(Op.i32_store, 2, A_EIP);
+    const sib = self ? undefined : pl.sibling?.(target);
+    if (sib) {
       // done' = done + n; go on directly if the budget allows, no device was touched and the
       // target block is still valid (its slot generation is unchanged).
       w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.tee(L_X);
@@ -603,13 +644,7 @@ export class BlockCompiler {
       w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + slot * RT_CHAIN_ENTRY + 16); w.i32(gen); w.op(Op.i32_eq); w.op(Op.i32_and);
       w.if_();
       w.i32(0); w.load32(RT_CHAIN_HITS); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_CHAIN_HITS);
-      if (sib) {
-        w.get(P_BUDGET); w.get(L_X); w.op(Op.return_call); w.uleb(sib.func);
-      } else {
-        w.get(L_X); w.set(P_DONE);
-        w.i32(0); w.set(L_SMC);
-        w.br(this.selfLoop);
-      }
+      w.get(P_BUDGET); w.get(L_X); w.op(Op.return_call); w.uleb(sib.func);
       w.end();
     }
     w.get(P_BUDGET); w.get(P_DONE); w.i32(n); w.op(Op.i32_add);
