@@ -32,7 +32,8 @@ import { addRetired, Interpreter, singleStepTrap, type EngineHost } from '../int
 import { buildDispatcher, hashIndex, RUN_ATTN, RUN_MISS } from '../../wasm-runtime/dispatcher.js';
 import type { CodeCache } from './cache.js';
 import { BlockCompiler, IMPORTS, N_IMPORTS, T_FN, TYPES } from './codegen.js';
-import { eliminateDeadFlags, optimizeStats } from './optimize.js';
+import { eliminateDeadFlags } from './optimize.js';
+import { UOP_WORDS } from '../cpu/uops.js';
 import { assembleModule, WasmWriter } from './wasm.js';
 
 export interface BtOptions {
@@ -182,14 +183,12 @@ export class BinaryTranslator {
     };
     this.table = new WebAssembly.Table({ element: 'anyfunc', initial: 1024 });
     const memory = cpu.memory;
-    const st = cpu.st;
     const disp = new WebAssembly.Instance(new WebAssembly.Module(buildDispatcher(this.memoryPages)), {
       env: { mem: memory, table: this.table, arith: (op: number, res: number, s1: number, s2: number) => computeArith(op, res, s1, s2) },
     });
     this.runFn = disp.exports.run as (budget: number) => number;
     this.modeFn = disp.exports.mode as () => number;
     this.imports = { env: { ...this.makeImports(), ...pick(disp.exports, ['arith', 'cond', 'cf', 'matf', 'chain', 'ichain']), getf: disp.exports.flags } };
-    void st;
     cache.onInvalidate = (b) => this.dropCompiled(b);
     // Line counts in shared memory (when they fit) let compiled stores to code pages skip the slow path.
     const lineBytes = cpu.ramBytes >>> CODE_LINE_SHIFT;
@@ -261,7 +260,7 @@ export class BinaryTranslator {
       t.compiled = Math.max(0, t.total - t.compile - t.interp - t.hostCalls);
       this.stats.chainHits = this.rt32[RT_CHAIN_HITS >> 2] >>> 0;
       this.stats.compiledRuns = (this.rt32[RT_DISPATCHES >> 2] >>> 0) + this.stats.chainHits;
-      this.stats.lazyRemoved = optimizeStats.lazyRemoved;
+      this.stats.helperCalls = this.helperCallsByName();
     }
   }
 
@@ -404,6 +403,7 @@ export class BinaryTranslator {
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i];
       const code = opt ? eliminateDeadFlags(b.code) : b.code;
+      this.stats.lazyRemoved += (b.code.length - code.length) / UOP_WORDS;
       const sibling = (eip: number): { func: number; slot: number; gen: number } | undefined => {
         const phys = (b.phys & ~0xfff) | ((b.csBase + eip) & 0xfff);
         const j = byKey.get(`${b.mode}:${b.csBase}:${eip}:${phys}`);
