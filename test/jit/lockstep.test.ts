@@ -8,9 +8,25 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { createMachine } from '../../src/index.js';
 import { runLockstep } from '../../src/jit/lockstep.js';
 import { generate } from './randgen.js';
 import { assemble, bt, EAGER, guestElf, guestNames } from './util.js';
+
+describe('images/ guests: bt with default tiering prints what interp prints', () => {
+  for (const g of guestNames()) {
+    it(g, () => {
+      const img = new Uint8Array(readFileSync(guestElf(g)));
+      const run = (engine: 'bt' | 'interp') => {
+        const m = createMachine({ memoryMiB: 64, engine });
+        m.loadMultiboot(img);
+        const r = m.run(50_000_000);
+        return { serial: m.serialOutput, reason: r.reason, exitCode: r.exitCode, instructions: r.instructions };
+      };
+      expect(run('bt')).toEqual(run('interp'));
+    });
+  }
+});
 
 describe('lock-step: images/ guests, everything compiled', () => {
   for (const g of guestNames()) {
