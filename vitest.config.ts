@@ -27,6 +27,9 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/setup/compile.ts'],
+    setupFiles: ['test/setup/binaryen.ts'],
+    // Binaryen's validator checks every translated module in tests (V8 would only reject invalid code).
+    env: { X86VM_BT_VALIDATE: '1' },
     testTimeout: 300_000,
     hookTimeout: 300_000,
     pool: 'forks',

@@ -11,8 +11,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createMachine, type EngineName } from '../src/index.js';
-import type { BinaryTranslator } from '../src/jit/engine.js';
+import { createMachine, ready, type EngineName } from '../src/index.js';
+import type { BinaryTranslator, BtBackend } from '../src/jit/engine.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', ...(fileURLToPath(import.meta.url).includes('/dist/') ? ['..'] : []));
 
@@ -28,9 +28,13 @@ function suite(): Def[] {
 
 interface Run { ok: boolean; instructions: number; cpuMs: number; report?: string; compileUsPerBlock?: number; blocks?: number }
 
-function runOnce(engine: EngineName, elf: Uint8Array, iters: number, threshold?: number): Run {
+function runOnce(engine: EngineName, elf: Uint8Array, iters: number, threshold?: number, backend: BtBackend = 'binaryen'): Run {
   const m = createMachine({ memoryMiB: 64, engine });
-  if (engine === 'bt' && threshold !== undefined) (m.engine as unknown as BinaryTranslator).options.threshold = threshold;
+  if (engine === 'bt') {
+    const o = (m.engine as unknown as BinaryTranslator).options;
+    o.backend = backend;
+    if (threshold !== undefined) o.threshold = threshold;
+  }
   let out = '';
   m.onSerial((t) => { out += t; });
   m.loadMultiboot(elf, `iters=${iters}`);
@@ -48,7 +52,8 @@ function runOnce(engine: EngineName, elf: Uint8Array, iters: number, threshold?:
   return res;
 }
 
-function main(argv: string[]): void {
+async function main(argv: string[]): Promise<void> {
+  await ready();
   let quick = false, reps = 2, threshold: number | undefined, verbose = false;
   const names: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -60,17 +65,18 @@ function main(argv: string[]): void {
     else names.push(a);
   }
   const defs = suite().filter((d) => names.length === 0 || names.includes(d.name));
-  console.log(`${'guest'.padEnd(14)} ${'instr'.padStart(12)} ${'interp MIPS'.padStart(12)} ${'bt MIPS'.padStart(10)} ${'speed-up'.padStart(9)} ${'bt 1st run'.padStart(10)} ${'blocks'.padStart(7)} ${'µs/block'.padStart(9)}`);
+  console.log(`${'guest'.padEnd(14)} ${'instr'.padStart(12)} ${'interp MIPS'.padStart(12)} ${'bt MIPS'.padStart(10)} ${'speed-up'.padStart(9)} ${'bt 1st run'.padStart(10)} ${'blocks'.padStart(7)} ${'µs/block'.padStart(9)}` +
+    ` │ direct back end: ${'MIPS'.padStart(6)} ${'1st run'.padStart(8)} ${'µs/block'.padStart(9)}`);
   for (const d of defs) {
     const path = join(ROOT, 'images', 'build', 'bench', `${d.name}.elf`);
     if (!existsSync(path)) { console.log(`${d.name.padEnd(14)} (not built: bash images/bench/build.sh)`); continue; }
     const elf = new Uint8Array(readFileSync(path));
     const iters = quick ? d.quick : d.full;
     let first: Run | undefined;
-    const best = (engine: EngineName, it: number): Run => {
+    const best = (engine: EngineName, it: number, backend: BtBackend = 'binaryen'): Run => {
       let b: Run | undefined;
       for (let k = 0; k < reps; k++) {
-        const r = runOnce(engine, elf, it, threshold);
+        const r = runOnce(engine, elf, it, threshold, backend);
         if (!r.ok) throw new Error(`${d.name} under ${engine} failed`);
         if (k === 0 && engine === 'bt') first = r;
         if (!b || r.cpuMs < b.cpuMs) b = r;
@@ -82,10 +88,14 @@ function main(argv: string[]): void {
     const rb = best('bt', iters);
     const mi = ri.instructions / ri.cpuMs / 1000, mb = rb.instructions / rb.cpuMs / 1000;
     const mf = first!.instructions / first!.cpuMs / 1000;
+    const firstB = first!;
+    const rd = best('bt', iters, 'direct');
+    const md = rd.instructions / rd.cpuMs / 1000, mdf = first!.instructions / first!.cpuMs / 1000;
     console.log(`${d.name.padEnd(14)} ${String(rb.instructions).padStart(12)} ${mi.toFixed(1).padStart(12)} ${mb.toFixed(1).padStart(10)} ` +
-      `${(mb / mi).toFixed(1).padStart(8)}× ${mf.toFixed(1).padStart(10)} ${String(rb.blocks).padStart(7)} ${first!.compileUsPerBlock!.toFixed(0).padStart(9)}`);
+      `${(mb / mi).toFixed(1).padStart(8)}× ${mf.toFixed(1).padStart(10)} ${String(rb.blocks).padStart(7)} ${firstB.compileUsPerBlock!.toFixed(0).padStart(9)}` +
+      ` │ ${''.padStart(16)} ${md.toFixed(1).padStart(6)} ${mdf.toFixed(1).padStart(8)} ${first!.compileUsPerBlock!.toFixed(0).padStart(9)}`);
     if (verbose) console.log(rb.report);
   }
 }
 
-main(process.argv.slice(2));
+await main(process.argv.slice(2));

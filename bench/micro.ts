@@ -17,7 +17,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
-import { createMachine } from '../src/index.js';
+import { createMachine, ready } from '../src/index.js';
 import { buildBlock, type Block } from '../src/cpu/block.js';
 import { decode, Insn, type ByteSource } from '../src/cpu/decode.js';
 import { CR0_PG, S_CR0, S_CR3 } from '../src/cpu/layout.js';
@@ -26,6 +26,7 @@ import { formatOf } from '../src/cpu/table.js';
 import { BlockCompiler, IMPORTS, N_IMPORTS, T_FN, TYPES } from '../src/jit/codegen.js';
 import { eliminateDeadFlags } from '../src/jit/optimize.js';
 import { assembleModule } from '../src/jit/wasm.js';
+import { binaryen, BinaryenEmitter, newBlockModule } from '../src/jit/binaryen.js';
 import { findRoot } from './lib/suite.js';
 
 /** The bytes of the .text section of a 32-bit ELF file. */
@@ -98,6 +99,7 @@ async function main(argv: string[]): Promise<void> {
   touchAll();
 
   // blocks of a real guest
+  await ready();
   const m = createMachine({ memoryMiB: 64, engine: 'bt' });
   const blocks: Block[] = [];
   const insert = m.cache.insert.bind(m.cache);
@@ -120,6 +122,24 @@ async function main(argv: string[]): Promise<void> {
     const bytes = assembleModule({ types: TYPES, memoryPages, importTable: false, funcImports: IMPORTS, funcs, exports });
     new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
   };
+  // the default back end: the same blocks as Binaryen IR, emitted by Binaryen
+  const B = binaryen(), em = new BinaryenEmitter();
+  const binaryenBatch = (instantiate: boolean): void => {
+    const { module, callees } = newBlockModule({ memoryPages, funcs: IMPORTS.map((f) => ({ name: f.name, ...TYPES[f.type] })) });
+    for (let i = 0; i < batch.length; i++) callees.push({ name: 'f' + i, params: 2, result: B.i32 });
+    const params = B.createType([B.i32, B.i32]);
+    for (let i = 0; i < batch.length; i++) {
+      const b = batch[i];
+      em.begin(module, callees, [B.i32, B.i32]);
+      compiler.generate(em, eliminateDeadFlags(b.code), b.nInsn, (b.mode >> 3) & 3, { slot: 0, linPage: -1, csBase: 0, chain: false });
+      const { body, vars } = em.finish(2);
+      module.addFunction('f' + i, params, B.i32, vars, body);
+      module.addFunctionExport('f' + i, 'f' + i);
+    }
+    const bytes = module.emitBinary() as Uint8Array<ArrayBuffer>;
+    module.dispose();
+    if (instantiate) new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
+  };
   const codegenOnly = (): void => {
     for (const b of batch) compiler.compile(eliminateDeadFlags(b.code), b.nInsn, (b.mode >> 3) & 3);
   };
@@ -136,7 +156,9 @@ async function main(argv: string[]): Promise<void> {
   bench.add(`tlb miss: flushTlb + readLin32 x ${PAGES} (one per page, page walk each)`, () => { cpu.flushTlb(); touchPages(); });
   bench.add(`buildBlock: one block (${uniq.length} blocks of ${guest}, avg ${avgInsns.toFixed(1)} insns)`, build);
   bench.add(`bt codegen only: ${batch.length} blocks (no wasm compile)`, codegenOnly);
-  bench.add(`bt compile batch: ${batch.length} blocks -> module + instance`, compileBatch);
+  bench.add(`bt compile batch (direct): ${batch.length} blocks -> module + instance`, compileBatch);
+  bench.add(`bt Binaryen IR + emitBinary: ${batch.length} blocks (no wasm compile)`, () => binaryenBatch(false));
+  bench.add(`bt compile batch (Binaryen): ${batch.length} blocks -> module + instance`, () => binaryenBatch(true));
   await bench.run();
 
   const per: Record<string, [number, string]> = {
@@ -146,6 +168,7 @@ async function main(argv: string[]): Promise<void> {
     buildBlock: [1, 'blocks/s'],
     'bt codegen only': [batch.length, 'blocks/s'],
     'bt compile batch': [batch.length, 'blocks/s'],
+    'bt Binaryen IR': [batch.length, 'blocks/s'],
   };
   const rows = bench.tasks.map((t) => {
     const r = t.result;

@@ -9,7 +9,7 @@
  * retired, run time, translation figures). Exit status: guest code, or 100+ for a host-side problem.
  */
 import { readFileSync } from 'node:fs';
-import { createMachine, type EngineName } from '../src/index.js';
+import { createMachine, ready, type EngineName } from '../src/index.js';
 import type { BtStats } from '../src/jit/engine.js';
 import { STATS_MARKER } from './lib/harness.js';
 
@@ -25,7 +25,7 @@ export interface HostStats {
   bt?: { blocksCompiled: number; modulesCompiled: number; wasmBytes: number; compileMs: number; invalidatedCompiled: number; flushes: number };
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   let engine: EngineName = 'interp';
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -34,6 +34,7 @@ function main(argv: string[]): number {
   }
   const [image, cmdline = ''] = rest;
   if (!image) { process.stderr.write('usage: x86vm-host --engine interp|bt IMAGE [CMDLINE]\n'); return 101; }
+  if (engine === 'bt') await ready();
   const m = createMachine({ memoryMiB: 64, engine });
   let out = '';
   m.onSerial((t) => { out += t; });
@@ -59,4 +60,4 @@ function main(argv: string[]): number {
   return 103;
 }
 
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -1,7 +1,8 @@
 /**
  * Library API.
  *
- *   import { createMachine, runImage } from 'x86vm';
+ *   import { createMachine, ready, runImage } from 'x86vm';
+ *   await ready();                // the bt engine compiles with Binaryen, which loads asynchronously
  *   const m = createMachine({ memoryMiB: 64, engine: 'bt' });
  *   m.onSerial((text) => process.stdout.write(text));
  *   m.loadMultiboot(fs.readFileSync('kernel.elf'));
@@ -12,6 +13,12 @@ import { createMachine, ENGINES, Machine, type EngineName, type MachineOptions, 
 import { ImageError, isElf } from './machine/elf.js';
 import { findMultibootHeader } from './machine/multiboot.js';
 import { loadUserElf } from './machine/userelf.js';
+import { loadBinaryen } from './jit/binaryen.js';
+
+/** Resolves once the bt engine can be created (it loads Binaryen, once per process; ≈ 0.5 s). */
+export function ready(): Promise<void> {
+  return loadBinaryen();
+}
 
 export { createMachine, ENGINES, Machine, ImageError };
 export type { EngineName, MachineOptions, Registers, RunResult, StopReason };

@@ -13,7 +13,7 @@ export interface RunArgs {
   /** True when --mem was given (the Linux preset otherwise picks its own default). */
   memoryGiven: boolean;
   engine: 'interp' | 'bt';
-  /** True when --engine was given (Linux boots default to bt). */
+  /** True when --engine was given. */
   engineGiven: boolean;
   stats: boolean;
   trace: boolean;
@@ -43,7 +43,7 @@ export const USAGE = `usage: x86vm run <image> [options]
                           stdout gets only their output, the exit status is theirs
   --verbose, -v           with --exec: copy the kernel boot log to stderr
   --mem SIZE              guest RAM, e.g. 64M, 1G (default 64M)
-  --engine interp|bt      execution engine (default: interp until the translator lands; bt for Linux)
+  --engine bt|interp      execution engine: bt = binary translation to wasm (default), interp = interpreter
   --stats                 print instructions retired, wall time and MIPS to stderr
                           (Linux: also instructions and time to the guest's ready marker)
   --trace                 print every instruction (CS:EIP, bytes, mnemonic, registers) to stderr
@@ -76,7 +76,7 @@ function parseNumber(s: string, what: string): number {
 
 export function parseRunArgs(argv: string[]): RunArgs {
   const a: RunArgs = {
-    memoryMiB: 64, memoryGiven: false, engine: 'interp', engineGiven: false, stats: false, trace: false, cmdline: '',
+    memoryMiB: 64, memoryGiven: false, engine: 'bt', engineGiven: false, stats: false, trace: false, cmdline: '',
     cmdlineGiven: false, verbose: false, noReboot: true,
   };
   for (let k = 0; k < argv.length; k++) {

@@ -2,7 +2,7 @@
 /** x86vm command line: boots a guest headlessly; serial on stdout, keyboard on stdin. */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { createMachine, ImageError, type Machine, type RunResult } from '../index.js';
+import { createMachine, ImageError, ready as loadTranslator, type Machine, type RunResult } from '../index.js';
 import { engineStatsReport } from '../jit/engine.js';
 import { isElf } from '../machine/elf.js';
 import { findMultibootHeader } from '../machine/multiboot.js';
@@ -77,6 +77,7 @@ export async function main(argv: string[]): Promise<number> {
   const linux = linuxBoot(a);
   if (linux) return runLinuxCli(a, linux);
   if (a.exec !== undefined) throw new UsageError('--exec needs a Linux guest (images/linux, or --kernel with an initramfs built from images/linux)');
+  if (a.engine === 'bt') await loadTranslator();
   const m = createMachine({
     memoryMiB: a.memoryMiB,
     engine: a.engine,
@@ -127,7 +128,8 @@ async function runLinuxCli(a: RunArgs, boot: LinuxBoot): Promise<number> {
     ? LINUX_DEFAULT_APPEND + (a.cmdlineGiven && a.cmdline ? ' ' + a.cmdline : '')
     : a.cmdlineGiven ? a.cmdline : LINUX_DEFAULT_APPEND;
   if (a.exec !== undefined) cmdline += ' ' + linuxExecParam(a.exec);
-  const engine = a.engineGiven ? a.engine : 'bt';
+  const engine = a.engine;
+  if (engine === 'bt') await loadTranslator();
   const m = createMachine({
     memoryMiB: a.memoryGiven ? a.memoryMiB : 128,
     engine,

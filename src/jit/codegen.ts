@@ -38,7 +38,7 @@ import {
   TLB_WRITE_SUP, TLB_WRITE_USER, TLB_CODE_WRITE_SUP, TLB_CODE_WRITE_USER, RT_LINES, RAM_BASE, segSlot,
 } from '../cpu/layout.js';
 import { U, UOP_WORDS } from '../cpu/uops.js';
-import { I32, Op, WasmWriter, type FuncType, type ImportFunc } from './wasm.js';
+import { I32, Op, WasmWriter, type Emitter, type FuncType, type ImportFunc } from './wasm.js';
 
 // ---------------------------------------------------------------- module interface
 
@@ -146,7 +146,7 @@ export const T_BLOCK_FN = T_FN;
 
 export class BlockCompiler {
   private own = new WasmWriter(1 << 16);
-  private w = this.own;
+  private w: Emitter = this.own;
   private code!: Int32Array;
   private nInsn = 0;
   // per-block scratch, reused (grown on demand)
@@ -174,6 +174,7 @@ export class BlockCompiler {
     const own = this.own;
     own.reset();
     const locals = this.generate(own, code, nInsn, cpl, place);
+    this.stats.wasmBytes += own.n;
     return { body: own.result(), locals };
   }
 
@@ -189,13 +190,18 @@ export class BlockCompiler {
     const hdr = out.n;
     out.byte(1); out.byte(0); out.byte(0); out.byte(0); out.byte(0x80); out.byte(0); out.byte(I32); // 1 group, padded count
     const locals = this.generate(out, code, nInsn, cpl, place);
+    this.stats.wasmBytes += out.n - start;
     // patch the local count (padded 5-byte LEB at hdr + 1) and the entry size
     for (let k = 0; k < 5; k++) out.buf[hdr + 1 + k] = ((locals >>> (7 * k)) & 0x7f) | (k < 4 ? 0x80 : 0);
     const size = out.n - start;
     for (let k = 0; k < 5; k++) out.buf[at + k] = ((size >>> (7 * k)) & 0x7f) | (k < 4 ? 0x80 : 0);
   }
 
-  private generate(w: WasmWriter, code: Int32Array, nInsn: number, cpl: number, place: BlockPlace): number {
+  /**
+   * Translate one block into `w`, which receives the function body (parameters budget, done; i32
+   * locals from 2 on). Returns the number of i32 locals the body uses beyond the two parameters.
+   */
+  generate(w: Emitter, code: Int32Array, nInsn: number, cpl: number, place: BlockPlace): number {
     this.w = w;
     this.code = code;
     this.place = place;
@@ -240,7 +246,7 @@ export class BlockCompiler {
     for (let i = 0; i < n; i++) if (code[i * UOP_WORDS] === U.CALL) { hasCall = true; break; }
     this.canChain = place.chain && !hasCall;
     const locals = next + maxTemp + 1 - 2; // minus the two parameters
-    const bodyStart = w.n;
+    w.locals(locals);
     // An exit back to the block's own start becomes a branch to the top of the function.
     this.selfLoop = -1;
     if (this.canChain && place.eip !== undefined) {
@@ -281,9 +287,8 @@ export class BlockCompiler {
     if (this.selfLoop >= 0) w.end();
     // Every path ends in an exit; the end of the body is unreachable.
     w.op(Op.unreachable);
-    w.op(Op.end);
+    w.endFunction();
     this.stats.functions++;
-    this.stats.wasmBytes += w.n - bodyStart;
     return locals;
   }
 
@@ -445,7 +450,7 @@ export class BlockCompiler {
             this.icount(this.nInsn);
             w.get(P_BUDGET); w.get(P_DONE); w.i32(this.nInsn); w.op(Op.i32_add);
             w.i32(RT_ICACHE + this.place.slot * RT_ICACHE_ENTRY); w.get(this.t(i, a));
-            w.op(Op.return_call); w.uleb(F_ICHAIN);
+            w.returnCall(F_ICHAIN);
           } else {
             this.retire(this.nInsn);
           }
@@ -644,12 +649,12 @@ export class BlockCompiler {
       w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + slot * RT_CHAIN_ENTRY + 16); w.i32(gen); w.op(Op.i32_eq); w.op(Op.i32_and);
       w.if_();
       w.i32(0); w.load32(RT_CHAIN_HITS); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_CHAIN_HITS);
-      w.get(P_BUDGET); w.get(L_X); w.op(Op.return_call); w.uleb(sib.func);
+      w.get(P_BUDGET); w.get(L_X); w.returnCall(sib.func);
       w.end();
     }
     w.get(P_BUDGET); w.get(P_DONE); w.i32(n); w.op(Op.i32_add);
     w.i32(RT_CHAIN + pl.slot * RT_CHAIN_ENTRY + cell * 8);
-    w.op(Op.return_call); w.uleb(F_CHAIN);
+    w.returnCall(F_CHAIN);
   }
 
   /** After a slow store or a helper call: remember whether translated code was hit. */
@@ -987,13 +992,13 @@ export class BlockCompiler {
     const k = this.known;
     if (k) {
       const src: FlagSrc = { res: () => w.get(k.res), s1: () => w.get(k.s1), s2: () => w.get(k.s2), sh: SIZE_SHIFT[k.op & 3] };
-      const mark = w.n, depth = w.depth;
+      const mark = w.mark();
       if (this.condFor(src, (k.op >> 2) & 15, k.op & 3, cc)) {
         if (cc & 1) w.op(Op.i32_eqz);
         this.stats.inlineCondStatic++;
         return;
       }
-      w.n = mark; w.depth = depth; // nothing usable was emitted
+      w.rewind(mark); // nothing usable was emitted
     }
     // Dynamic: S_CC_MASK == F_ARITH with kind SUB or LOGIC inline (flags.ts testCondition), else import.
     this.flushFlags(true);
@@ -1006,11 +1011,11 @@ export class BlockCompiler {
     for (const kind of [CC_SUB, CC_LOGIC]) {
       w.get(L_OP); w.i32(2); w.op(Op.i32_shr_u); w.i32(kind); w.op(Op.i32_eq);
       w.if_();
-      const mark = w.n, depth = w.depth;
+      const mark = w.mark();
       if (this.condFor(src, kind, -1, cc)) {
         if (cc & 1) w.op(Op.i32_eqz);
         w.br(done);
-      } else { w.n = mark; w.depth = depth; }
+      } else w.rewind(mark);
       w.end();
     }
     w.end();

@@ -31,10 +31,11 @@ import { execBlock, retired } from '../interp/exec.js';
 import { addRetired, Interpreter, singleStepTrap, type EngineHost } from '../interp/interpreter.js';
 import { buildDispatcher, hashIndex, RUN_ATTN, RUN_MISS } from '../../wasm-runtime/dispatcher.js';
 import type { CodeCache } from './cache.js';
-import { BlockCompiler, IMPORTS, N_IMPORTS, T_FN, TYPES } from './codegen.js';
+import { BlockCompiler, IMPORTS, N_IMPORTS, T_FN, TYPES, type BlockPlace } from './codegen.js';
 import { eliminateDeadFlags } from './optimize.js';
 import { UOP_WORDS } from '../cpu/uops.js';
 import { assembleModule, WasmWriter } from './wasm.js';
+import { BinaryenEmitter, binaryen, newBlockModule, type ModuleImports } from './binaryen.js';
 
 export interface BtOptions {
   /**
@@ -56,6 +57,13 @@ export interface BtOptions {
   optimizeFlags: boolean;
   /** Direct chaining of constant exits to blocks on the same page (tail calls, no dispatcher). */
   chain: boolean;
+  /**
+   * How blocks become wasm: 'binaryen' (default) builds Binaryen IR per block and lets Binaryen write
+   * the module; 'direct' writes the same code as bytes (wasm.ts) — no start-up cost, for comparison.
+   */
+  backend: BtBackend;
+  /** Run Binaryen's validator on every module before emitting it (tests; X86VM_BT_VALIDATE=1). */
+  validate: boolean;
   /** Debugging: count executions per compiled block (X86VM_BT_PROFILE=1; see hotBlocks()). */
   profile?: boolean;
   /** Debugging: write every compiled module to this directory (X86VM_BT_DUMP; inspect with wasm-dis). */
@@ -71,7 +79,12 @@ export const DEFAULT_BT_OPTIONS: BtOptions = {
   maxWasmBytes: 48 << 20,
   optimizeFlags: true,
   chain: true,
+  backend: 'binaryen',
+  validate: false,
 };
+
+export type BtBackend = 'binaryen' | 'direct';
+export const BT_BACKENDS: readonly BtBackend[] = ['binaryen', 'direct'];
 
 /** Options from the environment (X86VM_BT_THRESHOLD, X86VM_BT_BATCH, X86VM_BT_WAIT, X86VM_BT_MAXFN, X86VM_BT_NOOPT). */
 export function btOptionsFromEnv(env: Record<string, string | undefined> = process.env): Partial<BtOptions> {
@@ -91,6 +104,12 @@ export function btOptionsFromEnv(env: Record<string, string | undefined> = proce
   if (env.X86VM_BT_NOCHAIN === '1') o.chain = false;
   if (env.X86VM_BT_DUMP) o.dumpDir = env.X86VM_BT_DUMP;
   if (env.X86VM_BT_PROFILE === '1') o.profile = true;
+  if (env.X86VM_BT_VALIDATE === '1') o.validate = true;
+  const be = env.X86VM_BT_BACKEND;
+  if (be) {
+    if (!(BT_BACKENDS as readonly string[]).includes(be)) throw new RangeError(`X86VM_BT_BACKEND must be one of ${BT_BACKENDS.join(', ')} (got '${be}')`);
+    o.backend = be as BtBackend;
+  }
   return o;
 }
 
@@ -99,7 +118,10 @@ export interface BtStats {
   modulesCompiled: number;
   wasmBytes: number;
   compileMs: number;
-  /** Compile time split (ms): micro-ops → function bodies, module assembly, WebAssembly.Module, instantiation + registration. */
+  /**
+   * Compile time split (ms): micro-ops → function bodies (Binaryen IR or bytes), module assembly
+   * (Binaryen: validation + emitBinary), WebAssembly.Module, instantiation + registration.
+   */
   compileSplit: { codegen: number; assemble: number; wasmCompile: number; instantiate: number };
   /** Compiled block executions (entered by the dispatcher or by a chained exit). */
   compiledRuns: number;
@@ -144,6 +166,8 @@ export class BinaryTranslator {
   private readonly imports: WebAssembly.Imports;
   private readonly compiler = new BlockCompiler();
   private readonly codeBuf = new WasmWriter(1 << 16);
+  private readonly emitter = new BinaryenEmitter();
+  private readonly moduleImports: ModuleImports;
   private readonly rt32: Int32Array;
   private readonly memoryPages: number;
   private readonly slotBlock: (Block | undefined)[] = [];
@@ -167,6 +191,8 @@ export class BinaryTranslator {
     this.interp = new Interpreter(cpu, cache, host);
     this.rt32 = new Int32Array(cpu.buffer);
     this.memoryPages = cpu.buffer.byteLength / 65536;
+    this.moduleImports = { memoryPages: this.memoryPages, funcs: IMPORTS.map((f) => ({ name: f.name, ...TYPES[f.type] })) };
+    if (this.options.backend === 'binaryen') binaryen(); // fail now, with a clear message, if it is not loaded
     for (let k = 0; k < CC_KIND_MASK.length; k++) this.rt32[(RT_KIND_MASK >> 2) + k] = CC_KIND_MASK[k];
     this.rt32.fill(0, RT_HASH >> 2, (RT_HASH >> 2) + RT_HASH_SIZE * 8);
     this.rt32.fill(0, RT_CHAIN >> 2, (RT_ICACHE + RT_CHAIN_SLOTS * RT_ICACHE_ENTRY) >> 2);
@@ -389,10 +415,6 @@ export class BinaryTranslator {
     }
     const t0 = performance.now();
     const opt = this.options.optimizeFlags;
-    const codeBuf = this.codeBuf;
-    codeBuf.reset();
-    const types: number[] = [];
-    const exports = [];
     // Slots first: the code names its own slot (chain cells, fault accounting).
     const slots = blocks.map(() => this.allocSlot());
     const rt = this.rt32;
@@ -400,6 +422,8 @@ export class BinaryTranslator {
     // Blocks of this batch by (mode, CS base, EIP, physical address): constant exits to them are direct calls.
     const byKey = new Map<string, number>();
     blocks.forEach((b, i) => byKey.set(`${b.mode}:${b.csBase}:${b.eip}:${b.phys}`, i));
+    const codes: Int32Array[] = [];
+    const places: BlockPlace[] = [];
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i];
       const code = opt ? eliminateDeadFlags(b.code) : b.code;
@@ -409,27 +433,24 @@ export class BinaryTranslator {
         const j = byKey.get(`${b.mode}:${b.csBase}:${eip}:${phys}`);
         return j === undefined ? undefined : { func: N_IMPORTS + j, slot: slots[j], gen: genOf(slots[j]) };
       };
-      const place = {
+      codes.push(code);
+      places.push({
         slot: slots[i], linPage: ((b.csBase + b.eip) | 0) >>> 12, csBase: b.csBase, chain: o.chain, codeLines: this.codeLines,
         eip: b.eip, gen: genOf(slots[i]), sibling, profile: o.profile,
-      };
-      try {
-        this.compiler.compileInto(codeBuf, code, b.nInsn, (b.mode >> 3) & 3, place);
-      } catch (e) {
-        for (const sl of slots) this.freeSlots.push(sl);
-        throw e;
-      }
-      types.push(T_FN);
-      exports.push({ name: 'f' + i, func: N_IMPORTS + i });
+      });
     }
-    const t1 = performance.now();
-    // Block modules do not import the function table: V8 copies an imported table into every
-    // importing instance and keeps all of them in sync, which made instantiation O(table size).
-    // Exports are put into the table from here; chaining goes through the runtime's chain().
-    const bytes = assembleModule({
-      types: TYPES, memoryPages: this.memoryPages, importTable: false, funcImports: IMPORTS, funcs: [], exports,
-      encodedFuncs: { types, code: codeBuf.buf, codeLen: codeBuf.n },
-    });
+    let bytes: Uint8Array<ArrayBuffer>;
+    let t1: number;
+    try {
+      if (o.backend === 'binaryen') {
+        ({ bytes, t1 } = this.emitBinaryen(blocks, codes, places));
+      } else {
+        ({ bytes, t1 } = this.emitDirect(blocks, codes, places));
+      }
+    } catch (e) {
+      for (const sl of slots) this.freeSlots.push(sl);
+      throw e;
+    }
     const t2 = performance.now();
     if (o.dumpDir) {
       const names = blocks.map((b, i) => `;; f${i}: eip 0x${(b.eip >>> 0).toString(16)} phys 0x${b.phys.toString(16)} mode ${b.mode} insns ${b.nInsn}`);
@@ -462,6 +483,55 @@ export class BinaryTranslator {
     const dt = performance.now() - t0;
     st.compileMs += dt;
     st.timeMs.compile += dt;
+  }
+
+  /** Blocks → Binaryen IR (one function each) → validated (option) → binary. */
+  private emitBinaryen(blocks: Block[], codes: Int32Array[], places: BlockPlace[]): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
+    const B = binaryen();
+    const { module, callees } = newBlockModule(this.moduleImports);
+    try {
+      const fnCallees = callees.slice();
+      for (let i = 0; i < blocks.length; i++) fnCallees.push({ name: 'f' + i, params: 2, result: B.i32 });
+      const params = B.createType([B.i32, B.i32]);
+      const em = this.emitter;
+      for (let i = 0; i < blocks.length; i++) {
+        const b = blocks[i];
+        em.begin(module, fnCallees, [B.i32, B.i32]);
+        this.compiler.generate(em, codes[i], b.nInsn, (b.mode >> 3) & 3, places[i]);
+        const { body, vars } = em.finish(2);
+        module.addFunction('f' + i, params, B.i32, vars, body);
+        module.addFunctionExport('f' + i, 'f' + i);
+      }
+      const t1 = performance.now();
+      if (this.options.validate && !module.validate()) {
+        throw new Error(`bt: Binaryen rejected the module for blocks at ${blocks.map((b) => '0x' + (b.eip >>> 0).toString(16)).join(' ')}`);
+      }
+      return { bytes: module.emitBinary() as Uint8Array<ArrayBuffer>, t1 };
+    } finally {
+      module.dispose();
+    }
+  }
+
+  /** Blocks → code-section entries written as bytes (wasm.ts) → module. */
+  private emitDirect(blocks: Block[], codes: Int32Array[], places: BlockPlace[]): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
+    const codeBuf = this.codeBuf;
+    codeBuf.reset();
+    const types: number[] = [];
+    const exports = [];
+    for (let i = 0; i < blocks.length; i++) {
+      this.compiler.compileInto(codeBuf, codes[i], blocks[i].nInsn, (blocks[i].mode >> 3) & 3, places[i]);
+      types.push(T_FN);
+      exports.push({ name: 'f' + i, func: N_IMPORTS + i });
+    }
+    const t1 = performance.now();
+    // Block modules do not import the function table: V8 copies an imported table into every
+    // importing instance and keeps all of them in sync, which made instantiation O(table size).
+    // Exports are put into the table from here; chaining goes through the runtime's chain().
+    const bytes = assembleModule({
+      types: TYPES, memoryPages: this.memoryPages, importTable: false, funcImports: IMPORTS, funcs: [], exports,
+      encodedFuncs: { types, code: codeBuf.buf, codeLen: codeBuf.n },
+    });
+    return { bytes, t1 };
   }
 
   private allocSlot(): number {

@@ -1,13 +1,10 @@
 /**
- * A minimal WebAssembly binary writer: the translator's code emitter.
- *
- * Why not Binaryen (the original plan): loading binaryen.js costs ≈ 0.8 s of start-up here and
- * building its IR costs ≈ 100-500 µs per translated block (PEERS.md; measured again in
- * bench/bt-vs-interp.ts), while writing the bytes directly costs a few µs per block and nothing at
- * start-up. The translator only needs straight-line code, forward blocks, `if`, `br`/`br_if`,
- * loads/stores and calls, so a stack-machine writer is simple: instructions are appended in
- * execution (post-)order, structured control is begin/end. V8 validates every module when it
- * compiles it. Binaryen is still used by the tests to validate and disassemble emitted modules.
+ * A minimal WebAssembly binary writer. It builds the runtime modules (wasm-runtime/) and is the
+ * translator's `direct` back end: the same code generator, bytes written straight into a buffer
+ * instead of Binaryen IR. Binaryen (binaryen.ts) is the default back end; this one stays because it
+ * costs a few µs per block and nothing at start-up (binaryen.js loads in ≈ 0.5 s), which makes the
+ * two measurable against each other (bench/bt-vs-interp.ts, src/jit/README.md). Instructions are
+ * appended in execution (post-)order, structured control is begin/end; V8 validates every module.
  *
  * Encoding reference: WebAssembly Core Specification 2.0, §5 (binary format).
  */
@@ -34,8 +31,41 @@ export const enum Op {
   i32_extend8_s = 0xc0, i32_extend16_s = 0xc1,
 }
 
+/**
+ * The instruction-level API the code generator writes to, in wasm's own stack-machine order
+ * (operands first, then the operator; structured control as begin/end). Two back ends implement it:
+ * BinaryenEmitter (binaryen.ts, the default: builds Binaryen IR) and WasmWriter (below: writes the
+ * binary format directly, the `direct` back end kept for comparison and for the runtime modules).
+ */
+export interface Emitter {
+  op(o: number): void;
+  i32(v: number): void;
+  i64(v: number): void;
+  get(l: number): void;
+  set(l: number): void;
+  tee(l: number): void;
+  mem(o: number, align: number, offset: number): void;
+  load32(addr: number): void;
+  call(f: number): void;
+  returnCall(f: number): void;
+  block(type?: number): number;
+  loop(type?: number): number;
+  if_(type?: number): number;
+  else_(): void;
+  end(): void;
+  br(label: number): void;
+  brIf(label: number): void;
+  /** Declare the function's i32 locals after its parameters (once, before the body). */
+  locals(n: number): void;
+  /** Close the function body (after its last instruction). */
+  endFunction(): void;
+  /** A point to rewind to: everything emitted after it is dropped (no control may be left open). */
+  mark(): number;
+  rewind(mark: number): void;
+}
+
 /** A growable byte buffer with LEB128 helpers and an instruction-level API. */
-export class WasmWriter {
+export class WasmWriter implements Emitter {
   buf: Uint8Array<ArrayBuffer>;
   n = 0;
   /** Structured-control nesting depth (for symbolic branch labels). */
@@ -110,6 +140,11 @@ export class WasmWriter {
   load32(addr: number): void { this.i32(0); this.mem(Op.i32_load, 2, addr); }
   /** Store the i32 on top of the stack at absolute address `addr`: emit addr first with storeAddr(). */
   call(f: number): void { this.byte(Op.call); this.uleb(f); }
+  returnCall(f: number): void { this.byte(Op.return_call); this.uleb(f); }
+  endFunction(): void { this.byte(Op.end); }
+  locals(): void { /* declared in the code-section entry header (assembleModule / compileInto) */ }
+  mark(): number { return this.n * 1024 + this.depth; }
+  rewind(mark: number): void { this.n = Math.floor(mark / 1024); this.depth = mark % 1024; }
 
   /** Open a block/loop/if; returns its label (the depth it opens), for br(). */
   block(type = VOID): number { this.byte(Op.block); this.byte(type); return ++this.depth; }

@@ -1,0 +1,336 @@
+/**
+ * The translator's default back end: Binaryen IR.
+ *
+ * The code generator (codegen.ts) speaks wasm's stack-machine order (operands, then operator;
+ * structured control as begin/end — the Emitter interface in wasm.ts). BinaryenEmitter turns that
+ * into Binaryen's expression trees as it goes: a value stack of ExpressionRefs; an operator pops its
+ * operands and pushes the new expression; anything without a value (local.set, store, br, a void
+ * call...) is appended to the statement list of the innermost open block. If a statement is
+ * appended while values are still on the stack, those values are first spilled to fresh locals in
+ * order, so evaluation order (and with it every side effect) is exactly the stack order.
+ * buildBlockModule() then adds one function per block, and Binaryen validates (optionally) and
+ * writes the binary. Binaryen's optimiser is not run: PEERS.md measured it at ~15× the cost of
+ * everything else, and the generator already emits what V8's compiler needs.
+ *
+ * binaryen.js is an ES module with top-level await (≈ 0.5 s to load here), so it is loaded once
+ * per process, asynchronously: loadBinaryen() (exported as `ready()` by the library).
+ */
+import type BinaryenNS from 'binaryen';
+import { I32, I64, Op, type Emitter } from './wasm.js';
+
+type Binaryen = typeof BinaryenNS;
+type Module = BinaryenNS.Module;
+type Ref = number;
+type Type = number;
+
+let lib: Binaryen | null = null;
+let loading: Promise<Binaryen> | null = null;
+
+/** Load binaryen.js (once per process). */
+export function loadBinaryen(): Promise<void> {
+  loading ??= import('binaryen').then((m) => (lib = m.default));
+  return loading.then(() => undefined);
+}
+
+export function binaryenLoaded(): boolean {
+  return lib !== null;
+}
+
+/** The loaded library; a clear error if nobody awaited loadBinaryen(). */
+export function binaryen(): Binaryen {
+  if (lib === null) {
+    throw new Error("the bt engine compiles with Binaryen, which loads asynchronously: `await ready()` (from 'x86vm'; " +
+      'src/jit/binaryen.ts loadBinaryen) before creating a bt machine, or choose the direct back end (X86VM_BT_BACKEND=direct)');
+  }
+  return lib;
+}
+
+/** A function the emitted code can call: internal name, parameter count, result type. */
+export interface Callee { name: string; params: number; result: Type }
+
+const enum Kind { Block, Loop, If }
+
+interface Frame {
+  kind: Kind;
+  /** Label name (blocks and loops; an `if` gets a wrapping block of this name when targeted). */
+  name: string;
+  type: Type;
+  stmts: Ref[];
+  /** Value-stack height when the frame opened. */
+  base: number;
+  cond: Ref;
+  thenArm: Ref;
+  inElse: boolean;
+  targeted: boolean;
+}
+
+const MEM = 'mem';
+
+export class BinaryenEmitter implements Emitter {
+  private B!: Binaryen;
+  private m!: Module;
+  private callees: Callee[] = [];
+  private stack: Ref[] = [];
+  private frames: Frame[] = [];
+  private localTypes: Type[] = [];
+  private labels = 0;
+  /** After br/return/unreachable the rest of the frame is dead: values may be left on the stack. */
+  private dead = false;
+
+  /** Start a function body in module `m` with these parameters (locals follow via locals()). */
+  begin(m: Module, callees: Callee[], paramTypes: Type[]): void {
+    this.B = binaryen();
+    this.m = m;
+    this.callees = callees;
+    this.stack.length = 0;
+    this.localTypes = paramTypes.slice();
+    this.labels = 0;
+    this.dead = false;
+    this.frames = [this.frame(Kind.Block, this.B.none, 0)];
+  }
+
+  /** The finished body and the declared locals (including the ones added for spills). */
+  finish(nParams: number): { body: Ref; vars: Type[] } {
+    const f = this.frames.pop();
+    if (!f || this.frames.length !== 0) throw new Error('binaryen emitter: unbalanced blocks at the end of the function');
+    return { body: this.m.block(null, f.stmts, this.B.auto), vars: this.localTypes.slice(nParams) };
+  }
+
+  private frame(kind: Kind, type: Type, cond: Ref): Frame {
+    return { kind, name: 'L' + this.labels++, type, stmts: [], base: this.stack.length, cond, thenArm: 0, inElse: false, targeted: false };
+  }
+
+  private top(): Frame { return this.frames[this.frames.length - 1]; }
+
+  private push(e: Ref): void { this.stack.push(e); }
+
+  private pop(): Ref {
+    const f = this.top();
+    if (this.stack.length <= f.base) throw new Error('binaryen emitter: operand stack underflow');
+    return this.stack.pop()!;
+  }
+
+  private pops(n: number): Ref[] {
+    const f = this.top();
+    if (this.stack.length - n < f.base) throw new Error('binaryen emitter: operand stack underflow');
+    return this.stack.splice(this.stack.length - n, n);
+  }
+
+  /** Append a statement, spilling pending stack values first so they keep their evaluation order. */
+  private stmt(e: Ref): void {
+    const f = this.top(), B = this.B, m = this.m, st = this.stack;
+    for (let k = f.base; k < st.length; k++) {
+      const v = st[k];
+      if (B.getExpressionId(v) === B.ConstId) continue;
+      const t = B.getExpressionType(v);
+      const l = this.localTypes.length;
+      this.localTypes.push(t);
+      f.stmts.push(m.local.set(l, v));
+      st[k] = m.local.get(l, t);
+    }
+    f.stmts.push(e);
+  }
+
+  private valType(t: number): Type { return t === I32 ? this.B.i32 : t === I64 ? this.B.i64 : this.B.none; }
+
+  // ---------------------------------------------------------------- Emitter
+
+  i32(v: number): void { this.push(this.m.i32.const(v | 0)); }
+  i64(v: number): void { this.push(this.m.i64.const(BigInt(v | 0))); }
+  get(l: number): void { this.push(this.m.local.get(l, this.localTypes[l])); }
+  set(l: number): void { this.stmt(this.m.local.set(l, this.pop())); }
+  tee(l: number): void { this.push(this.m.local.tee(l, this.pop(), this.localTypes[l])); }
+  load32(addr: number): void { this.push(this.m.i32.load(addr, 4, this.m.i32.const(0), MEM)); }
+
+  mem(o: number, align: number, offset: number): void {
+    const m = this.m, a = 1 << align;
+    switch (o) {
+      case Op.i32_load: this.push(m.i32.load(offset, a, this.pop(), MEM)); return;
+      case Op.i64_load: this.push(m.i64.load(offset, a, this.pop(), MEM)); return;
+      case Op.i32_load8_u: this.push(m.i32.load8_u(offset, a, this.pop(), MEM)); return;
+      case Op.i32_load16_u: this.push(m.i32.load16_u(offset, a, this.pop(), MEM)); return;
+    }
+    const v = this.pop(), p = this.pop();
+    switch (o) {
+      case Op.i32_store: this.stmt(m.i32.store(offset, a, p, v, MEM)); return;
+      case Op.i64_store: this.stmt(m.i64.store(offset, a, p, v, MEM)); return;
+      case Op.i32_store8: this.stmt(m.i32.store8(offset, a, p, v, MEM)); return;
+      case Op.i32_store16: this.stmt(m.i32.store16(offset, a, p, v, MEM)); return;
+    }
+    throw new Error(`binaryen emitter: memory opcode 0x${o.toString(16)}`);
+  }
+
+  op(o: number): void {
+    const m = this.m, i32 = m.i32, i64 = m.i64;
+    switch (o) {
+      case Op.unreachable: this.stmt(m.unreachable()); this.dead = true; return;
+      case Op.return: this.stmt(m.return(this.pop())); this.dead = true; return;
+      case Op.drop: this.stmt(m.drop(this.pop())); return;
+      case Op.select: { const c = this.pop(), b = this.pop(), a = this.pop(); this.push(m.select(c, a, b)); return; }
+      // unary
+      case Op.i32_eqz: this.push(i32.eqz(this.pop())); return;
+      case Op.i32_clz: this.push(i32.clz(this.pop())); return;
+      case Op.i32_ctz: this.push(i32.ctz(this.pop())); return;
+      case Op.i32_popcnt: this.push(i32.popcnt(this.pop())); return;
+      case Op.i32_extend8_s: this.push(i32.extend8_s(this.pop())); return;
+      case Op.i32_extend16_s: this.push(i32.extend16_s(this.pop())); return;
+      case Op.i32_wrap_i64: this.push(i32.wrap(this.pop())); return;
+      case Op.i64_extend_i32_s: this.push(i64.extend_s(this.pop())); return;
+      case Op.i64_extend_i32_u: this.push(i64.extend_u(this.pop())); return;
+    }
+    const b = this.pop(), a = this.pop();
+    let e: Ref;
+    switch (o) {
+      case Op.i32_eq: e = i32.eq(a, b); break;
+      case Op.i32_ne: e = i32.ne(a, b); break;
+      case Op.i32_lt_s: e = i32.lt_s(a, b); break;
+      case Op.i32_lt_u: e = i32.lt_u(a, b); break;
+      case Op.i32_gt_s: e = i32.gt_s(a, b); break;
+      case Op.i32_gt_u: e = i32.gt_u(a, b); break;
+      case Op.i32_le_s: e = i32.le_s(a, b); break;
+      case Op.i32_le_u: e = i32.le_u(a, b); break;
+      case Op.i32_ge_s: e = i32.ge_s(a, b); break;
+      case Op.i32_ge_u: e = i32.ge_u(a, b); break;
+      case Op.i32_add: e = i32.add(a, b); break;
+      case Op.i32_sub: e = i32.sub(a, b); break;
+      case Op.i32_mul: e = i32.mul(a, b); break;
+      case Op.i32_and: e = i32.and(a, b); break;
+      case Op.i32_or: e = i32.or(a, b); break;
+      case Op.i32_xor: e = i32.xor(a, b); break;
+      case Op.i32_shl: e = i32.shl(a, b); break;
+      case Op.i32_shr_s: e = i32.shr_s(a, b); break;
+      case Op.i32_shr_u: e = i32.shr_u(a, b); break;
+      case Op.i32_rotl: e = i32.rotl(a, b); break;
+      case Op.i32_rotr: e = i32.rotr(a, b); break;
+      case Op.i64_gt_u: e = i64.gt_u(a, b); break;
+      case Op.i64_add: e = i64.add(a, b); break;
+      case Op.i64_mul: e = i64.mul(a, b); break;
+      case Op.i64_shr_u: e = i64.shr_u(a, b); break;
+      default: throw new Error(`binaryen emitter: opcode 0x${o.toString(16)}`);
+    }
+    this.push(e);
+  }
+
+  call(f: number): void {
+    const c = this.callees[f];
+    const e = this.m.call(c.name, this.pops(c.params), c.result);
+    if (c.result === this.B.none) this.stmt(e); else this.push(e);
+  }
+
+  returnCall(f: number): void {
+    const c = this.callees[f];
+    this.stmt(this.m.return_call(c.name, this.pops(c.params), c.result));
+    this.dead = true;
+  }
+
+  block(type = 0x40): number { return this.open(Kind.Block, type, 0); }
+  loop(type = 0x40): number { return this.open(Kind.Loop, type, 0); }
+  if_(type = 0x40): number { return this.open(Kind.If, type, this.pop()); }
+
+  private open(kind: Kind, type: number, cond: Ref): number {
+    // a pending value below the new frame must be evaluated before it (and may be used after it)
+    if (this.stack.length > this.top().base) this.stmt(this.m.nop());
+    this.frames.push(this.frame(kind, this.valType(type), cond));
+    this.dead = false;
+    return this.frames.length - 1;
+  }
+
+  /** Close the current arm: its statements (and value) as one expression. */
+  private arm(f: Frame): Ref {
+    const m = this.m, B = this.B;
+    const n = this.stack.length - f.base;
+    const children = f.stmts;
+    if (f.type !== B.none && n > 0) children.push(this.stack[this.stack.length - 1]);
+    else if (n > 0 && !this.dead) throw new Error('binaryen emitter: value left on the stack at the end of a void block');
+    this.stack.length = f.base;
+    this.dead = false;
+    return children.length === 1 && f.type === B.none ? children[0] : m.block(null, children, f.type === B.none ? B.auto : f.type);
+  }
+
+  else_(): void {
+    const f = this.top();
+    if (f.kind !== Kind.If || f.inElse) throw new Error('binaryen emitter: else without if');
+    f.thenArm = this.arm(f);
+    f.stmts = [];
+    f.inElse = true;
+  }
+
+  end(): void {
+    const f = this.top();
+    if (this.frames.length <= 1) throw new Error('binaryen emitter: end without a block');
+    const m = this.m, B = this.B;
+    let e: Ref;
+    if (f.kind === Kind.If) {
+      const last = this.arm(f);
+      e = f.inElse ? m.if(f.cond, f.thenArm, last) : m.if(f.cond, last);
+      if (f.targeted) e = m.block(f.name, [e], f.type === B.none ? B.auto : f.type);
+    } else {
+      const n = this.stack.length - f.base;
+      const children = f.stmts;
+      if (f.type !== B.none && n > 0) children.push(this.stack[this.stack.length - 1]);
+      else if (n > 0 && !this.dead) throw new Error('binaryen emitter: value left on the stack at the end of a void block');
+      this.stack.length = f.base;
+      this.dead = false;
+      if (f.kind === Kind.Loop) e = m.loop(f.name, m.block(null, children, f.type === B.none ? B.auto : f.type));
+      else e = m.block(f.name, children, f.type === B.none ? B.auto : f.type);
+    }
+    this.frames.pop();
+    if (f.type === B.none) this.stmt(e); else this.push(e);
+  }
+
+  br(label: number): void {
+    const t = this.frames[label];
+    t.targeted = true;
+    const value = t.type !== this.B.none && t.kind !== Kind.Loop ? this.pop() : undefined;
+    this.stmt(this.m.br(t.name, undefined, value));
+    this.dead = true;
+  }
+
+  brIf(label: number): void {
+    const t = this.frames[label];
+    if (t.type !== this.B.none && t.kind !== Kind.Loop) throw new Error('binaryen emitter: br_if with a value');
+    t.targeted = true;
+    const c = this.pop();
+    this.stmt(this.m.br(t.name, c));
+  }
+
+  endFunction(): void { /* finish() closes the body */ }
+
+  locals(n: number): void {
+    for (let k = 0; k < n; k++) this.localTypes.push(this.B.i32);
+  }
+
+  mark(): number {
+    if (this.frames.length !== 1 && this.top().stmts.length > 0xfffff) throw new Error('binaryen emitter: mark too deep');
+    return (this.frames.length * 0x100000 + this.top().stmts.length) * 0x400 + this.stack.length;
+  }
+
+  rewind(mark: number): void {
+    const sl = mark % 0x400, rest = Math.floor(mark / 0x400);
+    const frames = Math.floor(rest / 0x100000), stmts = rest % 0x100000;
+    if (frames !== this.frames.length) throw new Error('binaryen emitter: rewind across a block');
+    this.top().stmts.length = stmts;
+    this.stack.length = sl;
+    this.dead = false;
+  }
+}
+
+/** What a block module imports: the shared memory and these functions (in index order). */
+export interface ModuleImports { memoryPages: number; funcs: { name: string; params: number[]; results: number[] }[] }
+
+/** Create a module that imports the shared memory and `imports.funcs`; returns it with the callee list for them. */
+export function newBlockModule(imports: ModuleImports): { module: Module; callees: Callee[] } {
+  const B = binaryen();
+  const m = new B.Module();
+  m.setFeatures(B.Features.MVP | B.Features.SignExt | B.Features.TailCall | B.Features.Atomics);
+  m.setMemory(imports.memoryPages, imports.memoryPages, null, [], true, false, MEM);
+  m.addMemoryImport(MEM, 'env', 'mem', true);
+  const ty = (ts: number[]): Type => B.createType(ts.map((t) => (t === I64 ? B.i64 : B.i32)));
+  const callees: Callee[] = [];
+  for (const f of imports.funcs) {
+    const result = f.results.length ? ty(f.results) : B.none;
+    m.addFunctionImport(f.name, 'env', f.name, ty(f.params), result);
+    callees.push({ name: f.name, params: f.params.length, result });
+  }
+  return { module: m, callees };
+}
