@@ -49,12 +49,8 @@ function fakeBzImage(pm: Uint8Array, o: FakeOpts = {}): Uint8Array {
   return img;
 }
 
-/**
- * A tiny "kernel" checking the entry state from the guest side: prints the command line (via
- * boot_params.cmd_line_ptr) on COM1, then halts with CS, DS, SS, ESI, e820_entries and the first
- * dword of the initrd in registers.
- */
-const MINI_KERNEL = `
+/** Kernel entry code that prints the command line (via boot_params.cmd_line_ptr) on COM1, then goes on at 2:. */
+const PRINT_CMDLINE = `
   mov 0x228(%esi), %ebx
 1: movb (%ebx), %al
   test %al, %al
@@ -63,6 +59,13 @@ const MINI_KERNEL = `
   out %al, %dx
   inc %ebx
   jmp 1b
+`;
+
+/**
+ * A tiny "kernel" checking the entry state from the guest side: prints the command line, then
+ * halts with CS, DS, SS, ESI, e820_entries and the first dword of the initrd in registers.
+ */
+const MINI_KERNEL = `${PRINT_CMDLINE}
 2: mov %cs, %eax
   mov %ds, %ebx
   mov %ss, %ecx
@@ -185,15 +188,7 @@ describe('bzImage loader (32-bit boot protocol)', () => {
 
 describe('x86vm run --kernel', () => {
   /** Prints the command line, then writes 5 to the debug-exit port (what /init does to power off). */
-  const EXITING_KERNEL = `
-  mov 0x228(%esi), %ebx
-1: movb (%ebx), %al
-  test %al, %al
-  jz 2f
-  mov $0x3f8, %dx
-  out %al, %dx
-  inc %ebx
-  jmp 1b
+  const EXITING_KERNEL = `${PRINT_CMDLINE}
 2: mov $5, %al
   out %al, $0xf4
   hlt

@@ -10,14 +10,13 @@
  * reports the whole process (boot, `true`, power-off, exit) and the CLI's own ready figures.
  * qemu and v86 are killed as soon as the marker shows up on their serial output.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { LINUX_DEFAULT_APPEND, LINUX_READY_MARKER } from '../../src/machine/linux.js';
 import { summarize, type Cell, type Measurement } from './harness.js';
 import { tail } from './output.js';
-import { childCpuMs, type Invocation, type RunnerName } from './runners.js';
+import { runProcess, type Invocation, type ProcessResult, type RunnerName } from './runners.js';
 
 export { LINUX_DEFAULT_APPEND, LINUX_READY_MARKER };
 export const LINUX_BOOT = 'linux-boot';
@@ -69,54 +68,27 @@ export function parseReadyStats(stderr: string): { readyInstructions: number; re
   return { readyInstructions: Number(ri[1]), readyS: Number(rt[1]), totalInstructions: ti ? Number(ti[1]) : undefined, totalS: tt ? Number(tt[1]) : undefined };
 }
 
-export interface WatchResult {
+export interface WatchResult extends ProcessResult {
   /** Spawn to the marker (ms); undefined when it never appeared. */
   readyMs?: number;
-  /** Spawn to exit (ms); for a killed process, to its death. */
-  wallMs: number;
-  cpuMs?: number;
-  status: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-  timedOut: boolean;
   killedAtMarker: boolean;
-  spawnError?: string;
 }
 
 /** Spawn, watch `stream` for the ready marker, optionally kill the process (SIGKILL) when it appears. */
-export function runWatching(inv: Invocation & { cwd?: string }, timeoutMs: number, stream: 'stdout' | 'stderr', killAtMarker: boolean): Promise<WatchResult> {
-  return new Promise((resolve) => {
-    const cpu0 = childCpuMs();
-    const t0 = process.hrtime.bigint();
-    const watch = new MarkerWatch();
-    let stdout = '', stderr = '', timedOut = false, settled = false, killedAtMarker = false;
-    let readyMs: number | undefined;
-    const child = spawn(inv.cmd, inv.args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: inv.cwd });
-    child.stdout.setEncoding('latin1');
-    child.stderr.setEncoding('latin1');
-    const onData = (which: 'stdout' | 'stderr') => (d: string): void => {
-      if (which === 'stdout') stdout += d; else stderr += d;
-      if (which === stream && watch.feed(d)) {
-        readyMs = Number(process.hrtime.bigint() - t0) / 1e6;
-        if (killAtMarker) { killedAtMarker = true; child.kill('SIGKILL'); }
+export async function runWatching(inv: Invocation, timeoutMs: number, stream: 'stdout' | 'stderr', killAtMarker: boolean): Promise<WatchResult> {
+  const watch = new MarkerWatch();
+  let readyMs: number | undefined;
+  let killedAtMarker = false;
+  const p = await runProcess(inv, timeoutMs, {
+    stderrEncoding: 'latin1',
+    onData: (which, chunk, elapsedMs, kill) => {
+      if (which === stream && watch.feed(chunk)) {
+        readyMs = elapsedMs;
+        if (killAtMarker) { killedAtMarker = true; kill(); }
       }
-    };
-    child.stdout.on('data', onData('stdout'));
-    child.stderr.on('data', onData('stderr'));
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
-    const done = (status: number | null, signal: string | null, spawnError?: string): void => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
-      const cpu1 = childCpuMs();
-      resolve({ readyMs, wallMs, cpuMs: cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined,
-        status, signal, stdout, stderr, timedOut, killedAtMarker, spawnError });
-    };
-    child.on('error', (e) => done(null, null, e.message));
-    child.on('close', (status, signal) => done(status, signal));
+    },
   });
+  return { ...p, readyMs, killedAtMarker };
 }
 
 export interface LinuxRunnerCtx {
@@ -137,7 +109,7 @@ export function findVgaBios(exists: (p: string) => boolean = existsSync): string
 
 /** How each runner boots the guest: the invocation, which stream carries the marker, whether to kill there. */
 export function linuxInvocation(r: LinuxBootRunner, ctx: LinuxRunnerCtx, img: LinuxImage):
-  { inv: Invocation & { cwd?: string }; stream: 'stdout' | 'stderr'; killAtMarker: boolean } {
+  { inv: Invocation; stream: 'stdout' | 'stderr'; killAtMarker: boolean } {
   switch (r) {
     case 'interp': case 'bt':
       return {

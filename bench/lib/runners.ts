@@ -15,6 +15,8 @@ export type RunnerName = (typeof RUNNER_NAMES)[number];
 export interface Invocation {
   cmd: string;
   args: string[];
+  /** Working directory (default: ours). */
+  cwd?: string;
 }
 
 /** What a finished process means for the guest. */
@@ -188,23 +190,32 @@ export function childCpuMs(): number | undefined {
   }
 }
 
+export interface ProcessOptions {
+  /** How stderr is decoded (default utf8). */
+  stderrEncoding?: BufferEncoding;
+  /** Sees each output chunk as it arrives: ms since spawn, and a way to kill the process early. */
+  onData?: (stream: 'stdout' | 'stderr', chunk: string, elapsedMs: number, kill: () => void) => void;
+}
+
 /** Run one process to completion, measuring its wall time (spawn to exit) and CPU time. */
-export function runProcess(inv: Invocation, timeoutMs: number): Promise<ProcessResult> {
+export function runProcess(inv: Invocation, timeoutMs: number, opts: ProcessOptions = {}): Promise<ProcessResult> {
   return new Promise((resolve) => {
     const cpu0 = childCpuMs();
     const t0 = process.hrtime.bigint();
+    const elapsedMs = (): number => Number(process.hrtime.bigint() - t0) / 1e6;
     let stdout = '', stderr = '', timedOut = false, settled = false;
-    const child = spawn(inv.cmd, inv.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(inv.cmd, inv.args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: inv.cwd });
+    const kill = (): void => { child.kill('SIGKILL'); };
     child.stdout.setEncoding('latin1');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (d: string) => { stdout += d; });
-    child.stderr.on('data', (d: string) => { stderr += d; });
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
+    child.stderr.setEncoding(opts.stderrEncoding ?? 'utf8');
+    child.stdout.on('data', (d: string) => { stdout += d; opts.onData?.('stdout', d, elapsedMs(), kill); });
+    child.stderr.on('data', (d: string) => { stderr += d; opts.onData?.('stderr', d, elapsedMs(), kill); });
+    const timer = setTimeout(() => { timedOut = true; kill(); }, timeoutMs);
     const done = (status: number | null, signal: string | null, spawnError?: string): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+      const wallMs = elapsedMs();
       const cpu1 = childCpuMs();
       const cpuMs = cpu0 !== undefined && cpu1 !== undefined ? cpu1 - cpu0 : undefined;
       resolve({ wallMs, cpuMs, status, signal, stdout, stderr, timedOut, spawnError });

@@ -7,10 +7,6 @@
  * (isr_common) that stores vector, error code and the frame into RECORD, then resumes at the
  * address in RESUME. The guest ends by writing to the isa-debug-exit port 0xF4.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createMachine, ENGINES, type EngineName, type Machine, type RunResult } from '../../src/index.js';
 import { handleFault } from '../../src/cpu/interrupts.js';
@@ -20,6 +16,7 @@ import {
   SEG_BASE, SEG_CS, SEG_ES, SEG_GS, SEG_HI, SEG_LO, SEG_SEL, SEG_SS, segSlot,
 } from '../../src/cpu/layout.js';
 import { loadLdtr, loadTr, readDescriptor } from '../../src/cpu/segmentation.js';
+import { assemble, type AsmProgram as Program } from '../support/asmguest.js';
 
 // ---------------------------------------------------------------- physical layout
 const GDT = 0x1000, IDT = 0x2000, TSS = 0x3000, RECORD = 0x4000, RESUME = 0x4100, LDT = 0x5800;
@@ -66,15 +63,16 @@ _start:
 .macro FAULT_AT label
   mov dword ptr ss:[${RESUME}], offset \\label
 .endm
-.macro SAVE n
-  mov eax, ss:[${RECORD + 4}]
-  mov ss:[${SAVED} + \\n * 16], eax
-  mov eax, ss:[${RECORD + 8}]
-  mov ss:[${SAVED + 4} + \\n * 16], eax
-  mov eax, ss:[${RECORD + 12}]
-  mov ss:[${SAVED + 8} + \\n * 16], eax
-  mov eax, ss:[${RECORD}]
-  mov ss:[${SAVED + 12} + \\n * 16], eax
+# SAVE n[, seg]: addressed through seg (SS by default; the ring-3 code addresses memory through ES)
+.macro SAVE n, seg=ss
+  mov eax, \\seg:[${RECORD + 4}]
+  mov \\seg:[${SAVED} + \\n * 16], eax
+  mov eax, \\seg:[${RECORD + 8}]
+  mov \\seg:[${SAVED + 4} + \\n * 16], eax
+  mov eax, \\seg:[${RECORD + 12}]
+  mov \\seg:[${SAVED + 8} + \\n * 16], eax
+  mov eax, \\seg:[${RECORD}]
+  mov \\seg:[${SAVED + 12} + \\n * 16], eax
 .endm
 .macro EXIT
   mov al, 0
@@ -115,27 +113,6 @@ isr_common:
   add esp, 8
   iretd
 `;
-}
-
-interface Program {
-  bin: Uint8Array;
-  sym: Record<string, number>;
-}
-
-let workDir = '';
-function assemble(name: string, src: string, org = CODE): Program {
-  if (!workDir) workDir = mkdtempSync(join(tmpdir(), 'x86vm-prot-'));
-  const s = join(workDir, `${name}.s`), o = join(workDir, `${name}.o`), elf = join(workDir, `${name}.elf`), bin = join(workDir, `${name}.bin`);
-  writeFileSync(s, src);
-  execFileSync('as', ['--32', '-o', o, s], { stdio: ['ignore', 'pipe', 'pipe'] });
-  execFileSync('ld', ['-m', 'elf_i386', `-Ttext=0x${org.toString(16)}`, '-e', `0x${org.toString(16)}`, '-o', elf, o], { stdio: ['ignore', 'pipe', 'pipe'] });
-  execFileSync('objcopy', ['-O', 'binary', '-j', '.text', elf, bin]);
-  const sym: Record<string, number> = {};
-  for (const line of execFileSync('nm', [elf], { encoding: 'utf8' }).split('\n')) {
-    const m = /^([0-9a-f]+) \w (\S+)$/.exec(line.trim());
-    if (m) sym[m[2]] = parseInt(m[1], 16);
-  }
-  return { bin: new Uint8Array(readFileSync(bin)), sym };
 }
 
 function w32(m: Machine, addr: number, v: number): void {
@@ -453,27 +430,11 @@ after_int80:
   mov dword ptr es:[${RESUME}], offset r0
   mov ax, ${SEL.data32}
 f0: mov ds, ax
-r0:
-  mov eax, es:[${RECORD + 4}]
-  mov es:[${SAVED}], eax
-  mov eax, es:[${RECORD + 8}]
-  mov es:[${SAVED + 4}], eax
-  mov eax, es:[${RECORD + 12}]
-  mov es:[${SAVED + 8}], eax
-  mov eax, es:[${RECORD}]
-  mov es:[${SAVED + 12}], eax
+r0: SAVE 0, es
   # INT to a DPL-0 gate from ring 3: #GP(vector * 8 + 2)
   mov dword ptr es:[${RESUME}], offset r1
 f1: int 0x30
-r1:
-  mov eax, es:[${RECORD + 4}]
-  mov es:[${SAVED + 16}], eax
-  mov eax, es:[${RECORD + 8}]
-  mov es:[${SAVED + 20}], eax
-  mov eax, es:[${RECORD + 12}]
-  mov es:[${SAVED + 24}], eax
-  mov eax, es:[${RECORD}]
-  mov es:[${SAVED + 28}], eax
+r1: SAVE 1, es
   mov eax, es:[${RECORD + 24}]
   mov es:[${OUT + 48}], eax
   mov eax, es:[${RECORD + 28}]
@@ -552,12 +513,7 @@ r0:
   mov ax, ${SEL.udata | 3}
   mov ss, ax
   mov esp, ${STACK3}
-  mov eax, es:[${RECORD + 4}]
-  mov es:[${SAVED}], eax
-  mov eax, es:[${RECORD + 8}]
-  mov es:[${SAVED + 4}], eax
-  mov eax, es:[${RECORD + 12}]
-  mov es:[${SAVED + 8}], eax
+  SAVE 0, es
   mov eax, es:[${RECORD + 24}]
   mov es:[${OUT + 20}], eax
   mov eax, es:[${RECORD + 28}]
@@ -752,16 +708,16 @@ idt:
 
 const progs: Record<string, Program> = {};
 beforeAll(() => {
-  progs.far = assemble('far', FAR_JUMPS);
-  progs.faults = assemble('faults', SEG_FAULTS);
-  progs.moves = assemble('moves', SEG_MOVES);
-  progs.ring3 = assemble('ring3', RING3);
-  progs.df = assemble('df', DOUBLE_FAULT);
-  progs.more3 = assemble('more3', MORE_RING3);
-  progs.task = assemble('task', TASK_JMP);
-  progs.stack3f = assemble('stack3f', STACK_TRIPLE);
-  progs.real = assemble('real', REAL_MODE, 0x7c00);
-  progs.boot = assemble('boot', BOOT, 0x7c00);
+  progs.far = assemble(FAR_JUMPS, CODE);
+  progs.faults = assemble(SEG_FAULTS, CODE);
+  progs.moves = assemble(SEG_MOVES, CODE);
+  progs.ring3 = assemble(RING3, CODE);
+  progs.df = assemble(DOUBLE_FAULT, CODE);
+  progs.more3 = assemble(MORE_RING3, CODE);
+  progs.task = assemble(TASK_JMP, CODE);
+  progs.stack3f = assemble(STACK_TRIPLE, CODE);
+  progs.real = assemble(REAL_MODE, 0x7c00);
+  progs.boot = assemble(BOOT, 0x7c00);
 });
 
 for (const engine of ENGINES) {

@@ -7,90 +7,27 @@
  * faulting EIP/CS at 0x8000 and halt, and loads TR. `to_ring3` drops to CPL 3 with SYSEXIT.
  * A program ends with HLT (interrupts off), so Machine.run() returns 'halt'.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createMachine, ENGINES, type Machine } from '../../src/index.js';
+import { ENGINES, type Machine } from '../../src/index.js';
 import {
   CR0_PE, F_ID, F_IF, F_ZF, R_EAX, R_EBP, R_EBX, R_ECX, R_EDI, R_EDX, R_ESI, R_ESP, RAM_BASE, S_CPL, S_CR0, S_CR4,
   S_DR, S_EFLAGS, S_EIP, S_HALTED, SEG_CS, SEG_SEL, SEG_SS, segSlot,
 } from '../../src/cpu/layout.js';
 import { CPUID_BRAND, CPUID_VENDOR } from '../../src/cpu/cpuid.js';
-import { readEflags } from '../../src/cpu/flags.js';
 import { setCpl } from '../../src/cpu/paging.js';
+import {
+  assemble, EXC, NO_ERR, ORG, protectedPrelude, runGuest, type AsmProgram, type GuestRun as Run,
+} from '../support/asmguest.js';
 
-const TMP = mkdtempSync(join(tmpdir(), 'x86vm-system-'));
-let nprog = 0;
-
-/** Assemble AT&T source to a flat binary linked at `org`. */
-function assemble(src: string, org: number): Uint8Array {
-  const base = join(TMP, `p${nprog++}`);
-  writeFileSync(base + '.s', src);
-  execFileSync('as', ['--32', '-o', base + '.o', base + '.s'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  execFileSync('ld', ['-m', 'elf_i386', '-N', '-e', '_start', '-Ttext', '0x' + org.toString(16), '-o', base + '.elf', base + '.o'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  execFileSync('objcopy', ['-O', 'binary', '-j', '.text', base + '.elf', base + '.bin'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Uint8Array(readFileSync(base + '.bin'));
-}
-
-const ORG = 0x10000;
-const EXC = 0x8000; // vector, error code, EIP, CS of the last exception (vector -1: none)
-const NO_ERR = 0xdead; // error-code slot for vectors without one
-
-const PRELUDE = `
-.code32
-.text
-.globl _start
-_start:
-  mov $0x80000, %esp
-  lgdt gdtr
-  # IDT at 0x5000: 32 interrupt gates (DPL 0) to the stubs
-  xor %ecx, %ecx
-1:mov stubtab(,%ecx,4), %eax
-  mov %ax, 0x5000(,%ecx,8)
-  movw $0x08, 0x5002(,%ecx,8)
-  movw $0x8e00, 0x5004(,%ecx,8)
-  shr $16, %eax
-  mov %ax, 0x5006(,%ecx,8)
-  inc %ecx
-  cmp $32, %ecx
-  jne 1b
-  lidt idtr
-  # TSS at 0x7000: SS0:ESP0 = 0x10:0x90000
+const PRELUDE = protectedPrelude({
+  vectors: 32,
+  // TSS at 0x7000: SS0:ESP0 = 0x10:0x90000
+  init: `
   movl $0x90000, 0x7004
   movl $0x10, 0x7008
   mov $0x28, %ax
-  ltr %ax
-  movl $-1, ${EXC}
-  jmp test
-
-.macro stub n
-stub\\n:
- .if (\\n == 8) || (\\n >= 10 && \\n <= 14) || (\\n == 17)
- .else
-  push $${NO_ERR}
- .endif
-  push $\\n
-  jmp common
-.endm
-.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-  stub \\n
-.endr
-common:
-  popl ${EXC}
-  popl ${EXC + 4}
-  popl ${EXC + 8}
-  popl ${EXC + 12}
-  hlt
-  jmp common
-stubtab:
-.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
-  .long stub\\n
-.endr
-.p2align 3
-gdt:
-  .quad 0
+  ltr %ax`,
+  gdt: `
   .quad 0x00cf9a000000ffff   # 0x08 ring-0 code
   .quad 0x00cf92000000ffff   # 0x10 ring-0 data
   .quad 0x00cffa000000ffff   # 0x18 ring-3 code
@@ -101,15 +38,8 @@ gdt:
   .quad 0x00409e000000fffe   # 0x40 conforming code, DPL 0, limit 0xfffe
   .quad 0x004092000000ffff   # 0x48 ring-0 data, byte granular
   .long 0x00000000, 0x0000ec00   # 0x50 32-bit call gate, DPL 3
-  .long 0x00000000, 0x0000ee00   # 0x58 32-bit interrupt gate (not valid for LAR)
-gdt_end:
-gdtr:
-  .word gdt_end - gdt - 1
-  .long gdt
-idtr:
-  .word 32*8 - 1
-  .long 0x5000
-
+  .long 0x00000000, 0x0000ee00   # 0x58 32-bit interrupt gate (not valid for LAR)`,
+  defs: `
 # Drop to CPL 3 (flat code 0x1b, stack 0x23, ESP 0x70000) with SYSEXIT; SYSENTER lands at 'sysenter_entry'.
 .macro to_ring3
   mov $0x174, %ecx
@@ -126,57 +56,22 @@ idtr:
   mov $9f, %edx
   sysexit
 9:
-.endm
+.endm`,
+});
 
-test:
-`;
+/** A PM program: PRELUDE + body (CPL 0 at 'test'), assembled at ORG. */
+const pmProgram = (body: string): AsmProgram => assemble(PRELUDE + body + '\n  hlt\nsysenter_entry:\n  hlt\n', ORG);
 
-interface Run {
-  m: Machine;
-  reason: string;
-  message?: string;
-  /** The exception recorded by the handlers, or null. */
-  exc: { vector: number; code: number; eip: number; cs: number } | null;
-  reg(r: number): number;
-  mem32(addr: number): number;
-  flags(): number;
-}
-
-function runProgram(engine: string, bin: Uint8Array, opts: { realMode?: boolean; org?: number; setup?: (m: Machine) => void } = {}): Run {
-  const m = createMachine({ memoryMiB: 16, engine: engine as 'interp' });
-  const org = opts.org ?? ORG;
-  m.loadFlat(bin, org, { realMode: opts.realMode });
-  m.cpu.dv.setInt32(RAM_BASE + EXC, -1, true);
-  opts.setup?.(m);
-  const r = m.run(2_000_000);
-  const st = m.cpu.st;
-  const mem32 = (a: number): number => m.cpu.dv.getUint32(RAM_BASE + a, true);
-  const vec = m.cpu.dv.getInt32(RAM_BASE + EXC, true);
-  return {
-    m, reason: r.reason, message: r.message,
-    exc: vec === -1 ? null : { vector: vec, code: mem32(EXC + 4), eip: mem32(EXC + 8), cs: mem32(EXC + 12) & 0xffff },
-    reg: (x) => st[x] >>> 0,
-    mem32,
-    flags: () => readEflags(st) >>> 0,
-  };
-}
-
-/** Assemble PRELUDE + body (protected mode, CPL 0 at 'test') and run it. */
+/** Assemble PRELUDE + body and run it. */
 function pm(engine: string, body: string, setup?: (m: Machine) => void): Run {
-  const r = runProgram(engine, assemble(PRELUDE + body + '\n  hlt\nsysenter_entry:\n  hlt\n', ORG), { setup });
-  return r;
+  return runGuest(engine, pmProgram(body), { setup });
 }
 
 /** The EIP of a label in a PM program (assembled the same way). */
 function labelAddr(body: string, label: string): number {
-  const base = join(TMP, `p${nprog++}`);
-  writeFileSync(base + '.s', PRELUDE + body + '\n  hlt\nsysenter_entry:\n  hlt\n');
-  execFileSync('as', ['--32', '-o', base + '.o', base + '.s']);
-  execFileSync('ld', ['-m', 'elf_i386', '-N', '-e', '_start', '-Ttext', '0x' + ORG.toString(16), '-o', base + '.elf', base + '.o']);
-  const out = execFileSync('nm', [base + '.elf'], { encoding: 'utf8' });
-  const line = out.split('\n').find((l) => l.endsWith(' ' + label));
-  if (!line) throw new Error(`label ${label} not found`);
-  return parseInt(line.split(' ')[0], 16);
+  const a = pmProgram(body).sym[label];
+  if (a === undefined) throw new Error(`label ${label} not found`);
+  return a;
 }
 
 function expectHalt(r: Run): void {
@@ -887,7 +782,7 @@ for (const engine of ENGINES) {
     // ------------------------------------------------------------------ SYSENTER / SYSEXIT
     describe('SYSENTER/SYSEXIT', () => {
       it('SYSEXIT enters CPL 3 with the flat selectors; SYSENTER returns to CPL 0', () => {
-        const r = runProgram(engine, assemble(PRELUDE + `
+        const r = runGuest(engine, assemble(PRELUDE + `
           to_ring3
           mov %cs, 0x8100
           mov %ss, 0x8104
@@ -911,7 +806,7 @@ for (const engine of ENGINES) {
         expect(r.m.cpu.st[segSlot(SEG_SS, SEG_SEL)]).toBe(0x10);
       });
       it('SYSENTER clears IF; with IA32_SYSENTER_CS = 0 it is #GP(0); SYSEXIT at CPL 3 is #GP(0)', () => {
-        const r = runProgram(engine, assemble(PRELUDE + `
+        const r = runGuest(engine, assemble(PRELUDE + `
           pushfl
           orl $0x3000, (%esp)       # IOPL 3 so ring 3 may STI
           popfl
@@ -956,7 +851,7 @@ for (const engine of ENGINES) {
           hlt
       `, 0x1000);
       it('IOPL 3: PUSHF/POPF/CLI/STI execute; POPF keeps IOPL and VM', () => {
-        const r = runProgram(engine, prog, { realMode: true, org: 0x1000, setup: enterVm86(3) });
+        const r = runGuest(engine, prog, { realMode: true, org: 0x1000, setup: enterVm86(3) });
         // HLT at CPL 3 raises #GP, whose delivery out of VM86 is not implemented (farcontrol/interrupts)
         expect(r.reason).toBe('error');
         expect(r.reg(R_EAX) & 0xffff).toBe(0x3002);
@@ -965,7 +860,7 @@ for (const engine of ENGINES) {
         expect(r.reg(R_ESP)).toBe(0x7000);
       });
       it('IOPL < 3: PUSHF is #GP(0) and does not execute', () => {
-        const r = runProgram(engine, prog, { realMode: true, org: 0x1000, setup: enterVm86(0) });
+        const r = runGuest(engine, prog, { realMode: true, org: 0x1000, setup: enterVm86(0) });
         expect(r.reason).toBe('error');
         expect(r.message).toMatch(/virtual-8086/);
         expect(r.reg(R_ESP)).toBe(0x7000);
@@ -975,7 +870,7 @@ for (const engine of ENGINES) {
 
     // ------------------------------------------------------------------ real mode
     describe('real-address mode', () => {
-      const REAL = (body: string): Uint8Array => assemble(`
+      const REAL = (body: string): AsmProgram => assemble(`
         .code16
         .text
         .globl _start
@@ -997,13 +892,13 @@ for (const engine of ENGINES) {
       `, 0x1000);
       it('SLDT, STR, LAR, VERR, ARPL are #UD', () => {
         for (const insn of ['sldt %ax', 'str %ax', 'lar %ax, %bx', 'verr %ax', 'arpl %ax, %bx', 'lldt %ax']) {
-          const r = runProgram(engine, REAL(insn), { realMode: true, org: 0x1000 });
+          const r = runGuest(engine, REAL(insn), { realMode: true, org: 0x1000 });
           expectHalt(r);
           expect(r.exc?.vector, insn).toBe(6);
         }
       });
       it('privileged instructions work at CPL 0: MOV CR, SMSW, CPUID, RDMSR, LIDT, CLI/STI', () => {
-        const r = runProgram(engine, REAL(`
+        const r = runGuest(engine, REAL(`
           mov %cr0, %eax
           mov %eax, %ebx
           smsw %cx
@@ -1024,7 +919,7 @@ for (const engine of ENGINES) {
         expect(r.m.cpu.st[S_EFLAGS] & F_IF).toBe(0);
       });
       it('LMSW sets PE: the next instruction runs in protected mode', () => {
-        const r = runProgram(engine, REAL(`
+        const r = runGuest(engine, REAL(`
           smsw %ax
           or $1, %ax
           lmsw %ax

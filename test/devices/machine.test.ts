@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMachine, ENGINES, type Machine } from '../../src/index.js';
 import { nsAtTick, ticksAt, VirtualClock } from '../../src/devices/clock.js';
-import { buildTimerGuest } from './timer-guest.js';
+import { buildTimerGuest, FLAT_GDT, STORE_GATE } from './timer-guest.js';
 
 function assemble(src: string, opts: { rom?: boolean } = {}): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), 'x86vm-pc-'));
@@ -120,12 +120,7 @@ const FLAT_PRELUDE = `
     mov $0x8000, %edi
     xor %ecx, %ecx
 9:  mov $irq0, %eax
-    mov %ax, (%edi)
-    movw $0x08, 2(%edi)
-    movw $0x8E00, 4(%edi)
-    shr $16, %eax
-    mov %ax, 6(%edi)
-    add $8, %edi
+${STORE_GATE}
     inc %ecx
     cmp $64, %ecx
     jb 9b
@@ -152,11 +147,7 @@ irq0:
     pop %eax
     iret
 .align 8
-gdt: .quad 0
-     .quad 0x00CF9A000000FFFF
-     .quad 0x00CF92000000FFFF
-gdtd: .word 23
-      .long gdt
+${FLAT_GDT}
 idtd: .word 64*8-1
       .long 0x8000
 ticks: .long 0

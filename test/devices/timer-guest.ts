@@ -1,11 +1,27 @@
 /**
  * The platform test guest shared by timer-guest.test.ts and machine.test.ts (see the description
- * in timer-guest.test.ts): source, expected serial output, and a builder (as --32 + ld).
+ * in timer-guest.test.ts): source, expected serial output, and a builder (as --32 + ld); also
+ * the GDT and IDT-gate snippets that machine.test.ts's flat guests reuse.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+/** Store at (%edi) a 32-bit interrupt gate (CS 0x08, DPL 0) to the handler in %eax; %edi += 8. */
+export const STORE_GATE = `    mov %ax, (%edi)
+    movw $0x08, 2(%edi)
+    movw $0x8E00, 4(%edi)
+    shr $16, %eax
+    mov %ax, 6(%edi)
+    add $8, %edi`;
+
+/** A GDT with flat ring-0 code (0x08) and data (0x10) segments, and its descriptor `gdtd`. */
+export const FLAT_GDT = `gdt: .quad 0
+     .quad 0x00CF9A000000FFFF
+     .quad 0x00CF92000000FFFF
+gdtd: .word 23
+      .long gdt`;
 
 export const GUEST_SRC = String.raw`
 .code32
@@ -36,12 +52,8 @@ _start:
 3:  cmp $0x28, %ecx
     jne 4f
     mov $irq8, %eax
-4:  mov %ax, (%edi)
-    movw $0x08, 2(%edi)
-    movw $0x8E00, 4(%edi)
-    shr $16, %eax
-    mov %ax, 6(%edi)
-    add $8, %edi
+4:
+${STORE_GATE}
     inc %ecx
     cmp $48, %ecx
     jb 2b
@@ -437,11 +449,7 @@ bad:
 
 .section .data
 .align 8
-gdt: .quad 0
-     .quad 0x00CF9A000000FFFF
-     .quad 0x00CF92000000FFFF
-gdtd: .word 23
-      .long gdt
+${FLAT_GDT}
 idtd: .word 48*8-1
       .long idt
 ticks: .long 0

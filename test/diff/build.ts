@@ -19,6 +19,13 @@ export interface BuiltProgram {
   rebuilt: boolean;
 }
 
+/** Assemble `src` and link a static i386 ELF at `elfPath` (renamed into place: no half-written ELF). */
+export function linkStaticElf(src: string, obj: string, elfPath: string): void {
+  execFileSync('as', ['--32', '-o', obj, src], { stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('ld', ['-m', 'elf_i386', '-static', '-o', elfPath + '.tmp', obj], { stdio: ['ignore', 'pipe', 'pipe'] });
+  renameSync(elfPath + '.tmp', elfPath);
+}
+
 /** Generate the assembly and assemble/link it with `as --32` / `ld -m elf_i386 -static`,
  *  skipping the toolchain when the generated source is unchanged. */
 export function buildDiffElf(): BuiltProgram {
@@ -30,9 +37,7 @@ export function buildDiffElf(): BuiltProgram {
   let rebuilt = false;
   if (!(existsSync(elfPath) && existsSync(hashFile) && readFileSync(hashFile, 'utf8') === hash)) {
     writeFileSync(src, asm);
-    execFileSync('as', ['--32', '-o', obj, src], { stdio: ['ignore', 'pipe', 'pipe'] });
-    execFileSync('ld', ['-m', 'elf_i386', '-static', '-o', elfPath + '.tmp', obj], { stdio: ['ignore', 'pipe', 'pipe'] });
-    renameSync(elfPath + '.tmp', elfPath);
+    linkStaticElf(src, obj, elfPath);
     writeFileSync(hashFile, hash);
     rebuilt = true;
   }
@@ -57,17 +62,19 @@ export function parseOutput(out: string): { lines: Map<number, string>; junk: st
   return { lines, junk };
 }
 
-export interface Mismatch {
-  c: CaseInfo;
+export interface Mismatch<C = CaseInfo> {
+  c: C;
   expected: string | undefined;
   actual: string | undefined;
 }
 
-export function compare(cases: readonly CaseInfo[], expected: Map<number, string>, actual: Map<number, string>): Mismatch[] {
-  const bad: Mismatch[] = [];
+/** The cases whose lines differ; `same` decides (exact by default; the x87 suite allows tolerances). */
+export function compare<C extends { id: number } = CaseInfo>(cases: readonly C[], expected: Map<number, string>, actual: Map<number, string>,
+  same: (c: C, e: string | undefined, a: string | undefined) => boolean = (_c, e, a) => e === a): Mismatch<C>[] {
+  const bad: Mismatch<C>[] = [];
   for (const c of cases) {
     const e = expected.get(c.id), a = actual.get(c.id);
-    if (e !== a) bad.push({ c, expected: e, actual: a });
+    if (!same(c, e, a)) bad.push({ c, expected: e, actual: a });
   }
   return bad;
 }

@@ -7,6 +7,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildDiffElf, compare, formatMismatches, parseOutput, runNative, type BuiltProgram } from './build.js';
+import { expectOneLinePerCase } from './checks.js';
 import { FAMILIES, type CaseInfo } from './gen.js';
 import { checkAgainstModel } from './model.js';
 
@@ -31,16 +32,8 @@ describe('diff: native oracle', () => {
   });
 
   it('the native run printed exactly one well-formed line per case', () => {
-    expect(nativeJunk).toEqual([]);
-    expect(native.size).toBe(prog.cases.length);
     const re = /^case (\d+) (\S+): eax=[0-9a-f]{8} ecx=[0-9a-f]{8} edx=[0-9a-f]{8} ebx=[0-9a-f]{8} esp=[0-9a-f]{8} ebp=[0-9a-f]{8} esi=[0-9a-f]{8} edi=[0-9a-f]{8} efl=[0-9a-f]{8}( m=[0-9a-f]{8}(,[0-9a-f]{8})*)?( ck=[0-9a-f]{8})?$/;
-    for (const c of prog.cases) {
-      const l = native.get(c.id);
-      expect(l, `case ${c.id}`).toBeDefined();
-      const m = re.exec(l!);
-      expect(m, l).not.toBeNull();
-      expect(m![2]).toBe(c.name);
-    }
+    expectOneLinePerCase(prog.cases, native, nativeJunk, re);
   });
 
   it('native results agree with the SDM reference model wherever the model applies', () => {

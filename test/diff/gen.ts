@@ -252,6 +252,48 @@ class Gen {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Harness pieces shared with test/fpu/gen.ts: both programs format their lines in linebuf the same
+// way and print them with write(2).
+
+/** copy_ebx: copy ecx (> 0) bytes from [ebx] to [edi]. */
+export const ASM_COPY_EBX = `# copy ecx bytes from [ebx] to [edi]
+copy_ebx:
+  mov al, [ebx]
+  mov [edi], al
+  inc ebx
+  inc edi
+  dec ecx
+  jnz copy_ebx
+  ret`;
+/** Loop body: write the top ecx hex digits of eax to [edi] (eax rotates, edx is clobbered). */
+export const ASM_HEX_DIGITS = `1:
+  rol eax, 4
+  mov edx, eax
+  and edx, 15
+  mov dl, [hexdigits+edx]
+  mov [edi], dl
+  inc edi
+  dec ecx
+  jnz 1b`;
+/** End the line at [edi] with a newline and write linebuf..edi to stdout. */
+export const ASM_WRITE_LINE = `  mov byte ptr [edi], 10
+  inc edi
+  mov edx, edi
+  sub edx, offset linebuf
+  mov eax, 4
+  mov ebx, 1
+  mov ecx, offset linebuf
+  int 0x80`;
+/** exit(0) after the last case, then the start of .data with the hex digit table. */
+export const ASM_EXIT_DATA = `  mov eax, 1
+  xor ebx, ebx
+  int 0x80
+
+.section .data
+.align 16
+hexdigits: .ascii "0123456789abcdef"`;
+
+// ---------------------------------------------------------------------------------------------
 // Harness assembly: capture + dump routines.  Uses only simple instructions
 // (mov/add/sub/and/inc/dec/cmp/jcc/call/ret/push/pop/pushfd/rol/movzx/xor/imul/int).
 
@@ -295,15 +337,7 @@ hex8:
   push ecx
   push edx
   mov ecx, 8
-1:
-  rol eax, 4
-  mov edx, eax
-  and edx, 15
-  mov dl, [hexdigits+edx]
-  mov [edi], dl
-  inc edi
-  dec ecx
-  jnz 1b
+${ASM_HEX_DIGITS}
   pop edx
   pop ecx
   ret
@@ -387,25 +421,10 @@ dump:
   jnz 6b
   call hex8
 7:
-  mov byte ptr [edi], 10
-  inc edi
-  mov edx, edi
-  sub edx, offset linebuf
-  mov eax, 4
-  mov ebx, 1
-  mov ecx, offset linebuf
-  int 0x80
+${ASM_WRITE_LINE}
   ret
 
-# copy ecx bytes from [ebx] to [edi]
-copy_ebx:
-  mov al, [ebx]
-  mov [edi], al
-  inc ebx
-  inc edi
-  dec ecx
-  jnz copy_ebx
-  ret
+${ASM_COPY_EBX}
 
 _start:
   mov esp, offset hstack_top
@@ -424,13 +443,7 @@ function epilogue(data: string[]): string {
     return out.join('\n');
   };
   return `
-  mov eax, 1
-  xor ebx, ebx
-  int 0x80
-
-.section .data
-.align 16
-hexdigits: .ascii "0123456789abcdef"
+${ASM_EXIT_DATA}
 regnames:  .ascii " eax= ecx= edx= ebx= esp= ebp= esi= edi= efl="
 mtag:      .ascii " m="
 cktag:     .ascii " ck="

@@ -3,10 +3,10 @@
  * The ELF is assembled into os.tmpdir() (cached by source hash).
  */
 import { createHash } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { compare as compareLines, fieldDiff, linkStaticElf, type Mismatch as MismatchOf } from '../diff/build.js';
 import { generate, type CaseInfo } from './gen.js';
 
 export const BUILD_DIR = join(tmpdir(), 'x86vm-fpu-diff');
@@ -20,9 +20,7 @@ export function buildFpuElf(): BuiltProgram {
   const asmPath = join(BUILD_DIR, `fpu-${hash}.s`), obj = join(BUILD_DIR, `fpu-${hash}.o`), elfPath = join(BUILD_DIR, `fpu-${hash}.elf`);
   if (!existsSync(elfPath)) {
     writeFileSync(asmPath, asm);
-    execFileSync('as', ['--32', '-o', obj, asmPath], { stdio: ['ignore', 'pipe', 'pipe'] });
-    execFileSync('ld', ['-m', 'elf_i386', '-static', '-o', elfPath + '.tmp', obj], { stdio: ['ignore', 'pipe', 'pipe'] });
-    renameSync(elfPath + '.tmp', elfPath);
+    linkStaticElf(asmPath, obj, elfPath);
   }
   return { elfPath, asmPath, elf: new Uint8Array(readFileSync(elfPath)), cases };
 }
@@ -83,23 +81,10 @@ export function sameResult(c: CaseInfo, e: string | undefined, a: string | undef
   return true;
 }
 
-export interface Mismatch { c: CaseInfo; expected: string | undefined; actual: string | undefined; }
+export type Mismatch = MismatchOf<CaseInfo>;
 
 export function compare(cases: readonly CaseInfo[], expected: Map<number, string>, actual: Map<number, string>): Mismatch[] {
-  const bad: Mismatch[] = [];
-  for (const c of cases) {
-    const e = expected.get(c.id), a = actual.get(c.id);
-    if (!sameResult(c, e, a)) bad.push({ c, expected: e, actual: a });
-  }
-  return bad;
-}
-
-export function fieldDiff(e: string | undefined, a: string | undefined): string {
-  if (e === undefined || a === undefined) return e === undefined ? '(no native line)' : '(no emulator line)';
-  const fe = e.split(' '), fa = a.split(' ');
-  const out: string[] = [];
-  for (let i = 0; i < Math.max(fe.length, fa.length); i++) if (fe[i] !== fa[i]) out.push(`${fe[i] ?? '∅'} -> ${fa[i] ?? '∅'}`);
-  return out.join(', ');
+  return compareLines(cases, expected, actual, sameResult);
 }
 
 export function formatMismatches(bad: Mismatch[], max = 20): string {

@@ -10,6 +10,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildFpuElf, compare, formatMismatches, LINE_RE, parseOutput, runNative, type BuiltProgram } from './build.js';
 import { FAMILIES, type CaseInfo } from './gen.js';
+import { expectOneLinePerCase } from '../diff/checks.js';
 
 const MIN_CASES = 4500;
 
@@ -31,15 +32,7 @@ describe('fpu diff: native oracle', () => {
   });
 
   it('the native run printed exactly one well-formed line per case', () => {
-    expect(nativeJunk).toEqual([]);
-    expect(native.size).toBe(prog.cases.length);
-    for (const c of prog.cases) {
-      const l = native.get(c.id);
-      expect(l, `case ${c.id}`).toBeDefined();
-      const m = LINE_RE.exec(l!);
-      expect(m, l).not.toBeNull();
-      expect(m![2]).toBe(c.name);
-    }
+    expectOneLinePerCase(prog.cases, native, nativeJunk, LINE_RE);
   });
 
   it('the cases exercise unmasked exceptions, every rounding mode and every precision', () => {

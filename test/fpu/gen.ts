@@ -34,7 +34,7 @@
 
 // ---------------------------------------------------------------------------------------------
 // PRNG (mulberry32, shared with test/diff)
-import { Rng as BaseRng } from '../diff/gen.js';
+import { ASM_COPY_EBX, ASM_EXIT_DATA, ASM_HEX_DIGITS, ASM_WRITE_LINE, Rng as BaseRng } from '../diff/gen.js';
 /** The differential suite's PRNG plus 64-bit draws for significands. */
 export class Rng extends BaseRng {
   u64(): bigint { return (BigInt(this.u32()) << 32n) | BigInt(this.u32()); }
@@ -240,28 +240,12 @@ hexn:
   mov ecx, ebx
   rol eax, cl
   mov ecx, edx
-1:
-  rol eax, 4
-  mov edx, eax
-  and edx, 15
-  mov dl, [hexdigits+edx]
-  mov [edi], dl
-  inc edi
-  dec ecx
-  jnz 1b
+${ASM_HEX_DIGITS}
   pop edx
   pop ebx
   ret
 
-# copy ecx bytes from [ebx] to [edi]
-copy_ebx:
-  mov al, [ebx]
-  mov [edi], al
-  inc ebx
-  inc edi
-  dec ecx
-  jnz copy_ebx
-  ret
+${ASM_COPY_EBX}
 
 # tag: copy the 4-byte field tag at [ebx]
 .macro TAG t, n
@@ -367,14 +351,7 @@ dump:
   inc edi
   jmp 5b
 6:
-  mov byte ptr [edi], 10
-  inc edi
-  mov edx, edi
-  sub edx, offset linebuf
-  mov eax, 4
-  mov ebx, 1
-  mov ecx, offset linebuf
-  int 0x80
+${ASM_WRITE_LINE}
   # refill the output buffer with the pattern for the next case
   mov edi, offset obuf
   mov ecx, ${OBUF_DWORDS}
@@ -404,13 +381,7 @@ _start:
 
 function epilogue(data: string[]): string {
   return `
-  mov eax, 1
-  xor ebx, ebx
-  int 0x80
-
-.section .data
-.align 16
-hexdigits: .ascii "0123456789abcdef"
+${ASM_EXIT_DATA}
 t_cw:  .ascii " cw="
 t_sw:  .ascii " sw="
 t_tw:  .ascii " tw="

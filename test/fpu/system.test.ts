@@ -6,147 +6,39 @@
  *
  * Each program is assembled with GNU as (--32), linked flat at ORG and started in flat 32-bit
  * protected mode at CPL 0 (Machine.loadFlat). The prelude installs a GDT and an IDT whose handlers
- * record vector, error code and EIP at 0x8000 and halt; `setgate` installs a custom handler.
+ * record vector, error code, EIP and CS at 0x8000 and halt; `setgate` installs a custom handler.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMachine, ENGINES, type Machine } from '../../src/index.js';
 import { R_EAX, R_EBX, R_ECX, R_EDX, S_FPU_CW, S_FPU_FIP, S_FPU_FOP, S_FPU_SW, S_IRQ_PENDING } from '../../src/cpu/layout.js';
 import { F80 } from '../../src/cpu/fpu/float80.js';
 import { fpuAssertIgnne, getTop, isEmpty, readST, setFpuErrorHandler } from '../../src/cpu/fpu/state.js';
+import { assemble, ORG, protectedPrelude, runGuest, type GuestRun as Run } from '../support/asmguest.js';
 
-const TMP = mkdtempSync(join(tmpdir(), 'x86vm-fpu-'));
-let nprog = 0;
-
-function assemble(src: string, org: number): Uint8Array {
-  const base = join(TMP, `p${nprog++}`);
-  writeFileSync(base + '.s', src);
-  execFileSync('as', ['--32', '-o', base + '.o', base + '.s'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  execFileSync('ld', ['-m', 'elf_i386', '-N', '-e', '_start', '-Ttext', '0x' + org.toString(16), '-o', base + '.elf', base + '.o'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  execFileSync('objcopy', ['-O', 'binary', '-j', '.text', base + '.elf', base + '.bin'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Uint8Array(readFileSync(base + '.bin'));
-}
-
-const ORG = 0x10000;
-const EXC = 0x8000; // vector, error code, EIP of the last exception (vector -1: none)
-const NVEC = 48;
-
-const PRELUDE = `
-.code32
-.text
-.globl _start
-_start:
-  mov $0x80000, %esp
-  lgdt gdtr
+const PRELUDE = protectedPrelude({
+  vectors: 48,
+  init: `
   mov $0x10, %ax
   mov %ax, %ds
   mov %ax, %es
-  mov %ax, %ss
-  xor %ecx, %ecx
-1:mov stubtab(,%ecx,4), %eax
-  mov %ax, 0x5000(,%ecx,8)
-  movw $0x08, 0x5002(,%ecx,8)
-  movw $0x8e00, 0x5004(,%ecx,8)
-  shr $16, %eax
-  mov %ax, 0x5006(,%ecx,8)
-  inc %ecx
-  cmp $${NVEC}, %ecx
-  jne 1b
-  lidt idtr
-  movl $-1, ${EXC}
-  jmp test
-
-.macro stub n
-stub\\n:
- .if (\\n == 8) || (\\n >= 10 && \\n <= 14) || (\\n == 17)
- .else
-  push $0xdead
- .endif
-  push $\\n
-  jmp common
-.endm
-.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
-  stub \\n
-.endr
-common:
-  popl ${EXC}
-  popl ${EXC + 4}
-  popl ${EXC + 8}
-  hlt
-  jmp common
-stubtab:
-.irp n, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
-  .long stub\\n
-.endr
-.p2align 3
-gdt:
-  .quad 0
+  mov %ax, %ss`,
+  gdt: `
   .quad 0x00cf9a000000ffff   # 0x08 code
   .quad 0x00cf92000000ffff   # 0x10 data
   .quad 0x004092000000ffff   # 0x18 data, byte granular, limit 0xffff
-  .quad 0x00cf92000000ffff   # 0x20 data (another selector for the same flat segment)
-gdt_end:
-gdtr:
-  .word gdt_end - gdt - 1
-  .long gdt
-idtr:
-  .word ${NVEC}*8 - 1
-  .long 0x5000
-
+  .quad 0x00cf92000000ffff   # 0x20 data (another selector for the same flat segment)`,
+  defs: `
 # setgate vec, handler: replace an IDT entry
 .macro setgate vec, handler
   mov $\\handler, %eax
   mov %ax, 0x5000+\\vec*8
   shr $16, %eax
   mov %ax, 0x5006+\\vec*8
-.endm
-
-test:
-`;
-
-interface Run {
-  m: Machine;
-  reason: string;
-  message?: string;
-  exc: { vector: number; code: number; eip: number } | null;
-  reg(r: number): number;
-  mem32(a: number): number;
-  sym(name: string): number;
-}
-
-function symbols(src: string): Map<string, number> {
-  // Resolve labels by assembling again with a listing of symbol addresses (nm on the ELF).
-  const base = join(TMP, `p${nprog - 1}`);
-  const out = execFileSync('nm', [base + '.elf'], { encoding: 'utf8' });
-  const m = new Map<string, number>();
-  for (const l of out.split('\n')) { const p = l.trim().split(/\s+/); if (p.length === 3) m.set(p[2]!, parseInt(p[0]!, 16)); }
-  void src;
-  return m;
-}
+.endm`,
+});
 
 function run(engine: string, body: string, setup?: (m: Machine) => void, max = 200_000): Run {
-  const src = PRELUDE + body + '\n  hlt\n';
-  const bin = assemble(src, ORG);
-  const syms = symbols(src);
-  const m = createMachine({ memoryMiB: 16, engine: engine as 'interp' });
-  m.loadFlat(bin, ORG);
-  setup?.(m);
-  const r = m.run(max);
-  const dv = m.cpu.dv;
-  const RAM = m.cpu.u8.byteOffset + 0x0100_0000;
-  const mem32 = (a: number): number => dv.getUint32(0x0100_0000 + a, true);
-  void RAM;
-  const v = mem32(EXC) | 0;
-  return {
-    m, reason: r.reason, message: r.message,
-    exc: v === -1 ? null : { vector: v, code: mem32(EXC + 4), eip: mem32(EXC + 8) },
-    reg: (i) => m.cpu.st[i]! >>> 0,
-    mem32,
-    sym: (n) => { const a = syms.get(n); if (a === undefined) throw new Error(`no symbol ${n}`); return a; },
-  };
+  return runGuest(engine, assemble(PRELUDE + body + '\n  hlt\n', ORG), { setup, maxInstructions: max });
 }
 
 const num = (x: F80): string => x.toString();
@@ -408,7 +300,7 @@ describe.each(ENGINES.map((e) => [e]))('x87 system behaviour (%s)', (engine) => 
       expect(r.mem32(0x9408) & 0xffff).toBe(0x4000);
     });
     it('real-mode FNSTENV formats store the 20-bit linear instruction pointer and opcode', () => {
-      const bin = assemble(`
+      const { bin } = assemble(`
         .code16
         .text
         .globl _start
