@@ -300,7 +300,8 @@ function bootInChild(engine: EngineName): Promise<LinuxRunResult> {
   const { kernel, initrd } = guestPaths();
   const code = `
     import { readFileSync } from 'node:fs';
-    const { createMachine } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'src', 'index.js')).href)});
+    const { createMachine, ready } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'src', 'index.js')).href)});
+    await ready();
     const { runLinux } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist', 'src', 'machine', 'linux.js')).href)});
     const [engine, kernel, initrd, exec] = JSON.parse(process.env.X86VM_LINUX_TEST);
     // A fixed RTC start: the kernel reads the date at boot, and the date changes its instruction path.

@@ -31,11 +31,13 @@ import { execBlock, retired } from '../interp/exec.js';
 import { addRetired, Interpreter, singleStepTrap, type EngineHost } from '../interp/interpreter.js';
 import { buildDispatcher, hashIndex, RUN_ATTN, RUN_MISS } from '../../wasm-runtime/dispatcher.js';
 import type { CodeCache } from './cache.js';
-import { BlockCompiler, IMPORTS, N_IMPORTS, T_FN, TYPES, type BlockPlace } from './codegen.js';
-import { eliminateDeadFlags } from './optimize.js';
-import { UOP_WORDS } from '../cpu/uops.js';
-import { assembleModule, WasmWriter } from './wasm.js';
-import { BinaryenEmitter, binaryen, newBlockModule, type ModuleImports } from './binaryen.js';
+import { BatchCompiler, type BatchBlock, type BatchResult, type BatchSettings, type BtBackend } from './batch.js';
+import { poll, submit, warmUpCompileService, type CompileReply } from './compile-service.js';
+
+export type { BtBackend } from './batch.js';
+
+/** Block.compiled while its batch is being compiled in the worker (-1: not compiled). */
+const COMPILING = -2;
 
 export interface BtOptions {
   /**
@@ -64,6 +66,11 @@ export interface BtOptions {
   backend: BtBackend;
   /** Run Binaryen's validator on every module before emitting it (tests; X86VM_BT_VALIDATE=1). */
   validate: boolean;
+  /**
+   * Compile batches in a worker thread (compile-service.ts) while the guest keeps running; off:
+   * compile on the main thread when the batch is due (X86VM_BT_SYNC=1). threshold 0 is always synchronous.
+   */
+  asyncCompile: boolean;
   /** Debugging: count executions per compiled block (X86VM_BT_PROFILE=1; see hotBlocks()). */
   profile?: boolean;
   /** Debugging: write every compiled module to this directory (X86VM_BT_DUMP; inspect with wasm-dis). */
@@ -81,9 +88,9 @@ export const DEFAULT_BT_OPTIONS: BtOptions = {
   chain: true,
   backend: 'binaryen',
   validate: false,
+  asyncCompile: true,
 };
 
-export type BtBackend = 'binaryen' | 'direct';
 export const BT_BACKENDS: readonly BtBackend[] = ['binaryen', 'direct'];
 
 /** Options from the environment (X86VM_BT_THRESHOLD, X86VM_BT_BATCH, X86VM_BT_WAIT, X86VM_BT_MAXFN, X86VM_BT_NOOPT). */
@@ -105,6 +112,7 @@ export function btOptionsFromEnv(env: Record<string, string | undefined> = proce
   if (env.X86VM_BT_DUMP) o.dumpDir = env.X86VM_BT_DUMP;
   if (env.X86VM_BT_PROFILE === '1') o.profile = true;
   if (env.X86VM_BT_VALIDATE === '1') o.validate = true;
+  if (env.X86VM_BT_SYNC === '1') o.asyncCompile = false;
   const be = env.X86VM_BT_BACKEND;
   if (be) {
     if (!(BT_BACKENDS as readonly string[]).includes(be)) throw new RangeError(`X86VM_BT_BACKEND must be one of ${BT_BACKENDS.join(', ')} (got '${be}')`);
@@ -133,6 +141,8 @@ export interface BtStats {
   /** Misses that found a compiled block evicted from the hash table by a collision. */
   hashRefills: number;
   invalidatedCompiled: number;
+  /** Blocks whose code was written (or flushed) while their batch was compiling in the worker: not installed. */
+  discardedCompiled: number;
   flushes: number;
   faults: number;
   lazyRemoved: number;
@@ -164,10 +174,12 @@ export class BinaryTranslator {
   /** The dispatcher's block-key mode bits for the current state (must equal block.ts currentMode). */
   readonly modeFn: () => number;
   private readonly imports: WebAssembly.Imports;
-  private readonly compiler = new BlockCompiler();
-  private readonly codeBuf = new WasmWriter(1 << 16);
-  private readonly emitter = new BinaryenEmitter();
-  private readonly moduleImports: ModuleImports;
+  private readonly batch = new BatchCompiler();
+  /** Blocks in batches posted to the compile worker and not yet installed. */
+  private inFlight = 0;
+  /** Some batch went to the compile worker (for the report). */
+  private asyncUsed = false;
+  private pollCount = 0;
   private readonly rt32: Int32Array;
   private readonly memoryPages: number;
   private readonly slotBlock: (Block | undefined)[] = [];
@@ -191,8 +203,6 @@ export class BinaryTranslator {
     this.interp = new Interpreter(cpu, cache, host);
     this.rt32 = new Int32Array(cpu.buffer);
     this.memoryPages = cpu.buffer.byteLength / 65536;
-    this.moduleImports = { memoryPages: this.memoryPages, funcs: IMPORTS.map((f) => ({ name: f.name, ...TYPES[f.type] })) };
-    if (this.options.backend === 'binaryen') binaryen(); // fail now, with a clear message, if it is not loaded
     for (let k = 0; k < CC_KIND_MASK.length; k++) this.rt32[(RT_KIND_MASK >> 2) + k] = CC_KIND_MASK[k];
     this.rt32.fill(0, RT_HASH >> 2, (RT_HASH >> 2) + RT_HASH_SIZE * 8);
     this.rt32.fill(0, RT_CHAIN >> 2, (RT_ICACHE + RT_CHAIN_SLOTS * RT_ICACHE_ENTRY) >> 2);
@@ -202,7 +212,7 @@ export class BinaryTranslator {
     this.stats = {
       blocksCompiled: 0, modulesCompiled: 0, wasmBytes: 0, compileMs: 0,
       compileSplit: { codegen: 0, assemble: 0, wasmCompile: 0, instantiate: 0 }, compiledRuns: 0, interpretedRuns: 0,
-      chainHits: 0, dispatcherCalls: 0, dispatcherMisses: 0, hashRefills: 0, invalidatedCompiled: 0, flushes: 0, faults: 0, lazyRemoved: 0,
+      chainHits: 0, dispatcherCalls: 0, dispatcherMisses: 0, hashRefills: 0, invalidatedCompiled: 0, discardedCompiled: 0, flushes: 0, faults: 0, lazyRemoved: 0,
       hostCalls: { helper: 0, read: 0, write: 0, lazy: 0 },
       helperCalls: new Map(),
       timeMs: { total: 0, compile: 0, interp: 0, hostCalls: 0, compiled: 0 },
@@ -221,6 +231,7 @@ export class BinaryTranslator {
     this.codeLines = lineBytes <= RT_LINES_MAX;
     if (this.codeLines) cache.useLineStorage(new Uint8Array(cpu.buffer, RT_LINES, lineBytes));
     this.watchDevices();
+    if (this.options.asyncCompile && this.options.threshold > 0) warmUpCompileService();
   }
 
   // ---------------------------------------------------------------- host functions for compiled code
@@ -310,6 +321,8 @@ export class BinaryTranslator {
     let preferJs = false;
     let refilled: Block | null = null, refilledAt = -1;
     while (this.instructions < target) {
+      // Batches compiled in the worker are installed here (a synchronous poll, cheap; every 32 trips).
+      if (this.inFlight > 0 && (++this.pollCount & 31) === 0) poll();
       if (!boundaryDone) {
         if (this.host.betweenBlocks()) return;
         if (st[S_HALTED]) return;
@@ -400,138 +413,134 @@ export class BinaryTranslator {
 
   // ---------------------------------------------------------------- compilation
 
-  /** Compile every queued block that is still valid into one module. */
-  compileQueue(): void {
+  /** Compile every queued block that is still valid into one module (in the worker when possible). */
+  compileQueue(sync = false): void {
     this.queueAge = 0;
-    const blocks = this.queue.filter((b) => b.valid && b.compiled < 0);
+    const blocks = this.queue.filter((b) => b.valid && b.compiled === -1);
     this.queue = [];
     if (blocks.length === 0) return;
     const o = this.options;
-    if (this.live + blocks.length > o.maxFunctions || this.liveModules >= o.maxModules || this.liveBytes >= o.maxWasmBytes) {
+    if (this.live + this.inFlight + blocks.length > o.maxFunctions || this.liveModules >= o.maxModules || this.liveBytes >= o.maxWasmBytes) {
       // Bounded memory: drop all translations (interpreted ones too) and start over.
       this.stats.flushes++;
       this.cache.flush();
       return;
     }
     const t0 = performance.now();
-    const opt = this.options.optimizeFlags;
     // Slots first: the code names its own slot (chain cells, fault accounting).
-    const slots = blocks.map(() => this.allocSlot());
     const rt = this.rt32;
-    const genOf = (sl: number): number => rt[((RT_CHAIN + sl * RT_CHAIN_ENTRY) >> 2) + 4];
-    // Blocks of this batch by (mode, CS base, EIP, physical address): constant exits to them are direct calls.
-    const byKey = new Map<string, number>();
-    blocks.forEach((b, i) => byKey.set(`${b.mode}:${b.csBase}:${b.eip}:${b.phys}`, i));
-    const codes: Int32Array[] = [];
-    const places: BlockPlace[] = [];
-    for (let i = 0; i < blocks.length; i++) {
-      const b = blocks[i];
-      const code = opt ? eliminateDeadFlags(b.code) : b.code;
-      this.stats.lazyRemoved += (b.code.length - code.length) / UOP_WORDS;
-      const sibling = (eip: number): { func: number; slot: number; gen: number } | undefined => {
-        const phys = (b.phys & ~0xfff) | ((b.csBase + eip) & 0xfff);
-        const j = byKey.get(`${b.mode}:${b.csBase}:${eip}:${phys}`);
-        return j === undefined ? undefined : { func: N_IMPORTS + j, slot: slots[j], gen: genOf(slots[j]) };
-      };
-      codes.push(code);
-      places.push({
-        slot: slots[i], linPage: ((b.csBase + b.eip) | 0) >>> 12, csBase: b.csBase, chain: o.chain, codeLines: this.codeLines,
-        eip: b.eip, gen: genOf(slots[i]), sibling, profile: o.profile,
-      });
-    }
-    let bytes: Uint8Array<ArrayBuffer>;
-    let t1: number;
-    try {
-      if (o.backend === 'binaryen') {
-        ({ bytes, t1 } = this.emitBinaryen(blocks, codes, places));
-      } else {
-        ({ bytes, t1 } = this.emitDirect(blocks, codes, places));
+    const jobs: BatchBlock[] = blocks.map((b) => {
+      const slot = this.allocSlot();
+      return { code: b.code, nInsn: b.nInsn, mode: b.mode, csBase: b.csBase, eip: b.eip, phys: b.phys, slot, gen: rt[((RT_CHAIN + slot * RT_CHAIN_ENTRY) >> 2) + 4] };
+    });
+    const settings: BatchSettings = {
+      backend: o.backend, memoryPages: this.memoryPages, optimizeFlags: o.optimizeFlags, chain: o.chain, codeLines: this.codeLines,
+      profile: o.profile, validate: o.validate,
+    };
+    if (!sync && o.asyncCompile && o.threshold > 0) {
+      for (const b of blocks) b.compiled = COMPILING;
+      this.inFlight += blocks.length;
+      if (submit(jobs, settings, !!o.dumpDir, (r) => this.installReply(blocks, jobs, r))) {
+        this.asyncUsed = true;
+        this.stats.timeMs.compile += performance.now() - t0;
+        return;
       }
+      this.inFlight -= blocks.length; // no worker: compile here
+      for (const b of blocks) b.compiled = -1;
+    }
+    let r: BatchResult;
+    try {
+      r = this.batch.build(jobs, settings);
     } catch (e) {
-      for (const sl of slots) this.freeSlots.push(sl);
+      for (const j of jobs) this.freeSlots.push(j.slot);
       throw e;
     }
     const t2 = performance.now();
-    if (o.dumpDir) {
+    const module = new WebAssembly.Module(r.bytes);
+    const t3 = performance.now();
+    this.install(blocks, jobs, module, r.bytes.length, r.bytes, { lazyRemoved: r.lazyRemoved, codegenMs: r.codegenMs, emitMs: r.emitMs, wasmCompileMs: t3 - t2 });
+    this.stats.timeMs.compile += performance.now() - t0;
+  }
+
+  /** A worker result: install it (blocks invalidated meanwhile are skipped), or report its error. */
+  private installReply(blocks: Block[], jobs: BatchBlock[], r: CompileReply): void {
+    this.inFlight -= blocks.length;
+    if (r.error !== undefined) {
+      for (const b of blocks) if (b.compiled === COMPILING) b.compiled = -1;
+      for (const j of jobs) this.releaseSlot(j.slot);
+      throw new Error(`bt: compile worker: ${r.error}`);
+    }
+    const t0 = performance.now();
+    this.install(blocks, jobs, r.module, r.size, r.bytes, r);
+    this.stats.timeMs.compile += performance.now() - t0;
+  }
+
+  /** Instantiate a batch module and register its blocks (function table, hash table). */
+  private install(blocks: Block[], jobs: BatchBlock[], module: WebAssembly.Module, size: number, bytes: Uint8Array | undefined,
+    t: { lazyRemoved: number; codegenMs: number; emitMs: number; wasmCompileMs: number }): void {
+    const o = this.options;
+    if (o.dumpDir && bytes) {
       const names = blocks.map((b, i) => `;; f${i}: eip 0x${(b.eip >>> 0).toString(16)} phys 0x${b.phys.toString(16)} mode ${b.mode} insns ${b.nInsn}`);
       writeFileSync(join(o.dumpDir, `m${this.stats.modulesCompiled}.wasm`), bytes);
       writeFileSync(join(o.dumpDir, `m${this.stats.modulesCompiled}.txt`), names.join('\n') + '\n');
     }
-    const module = new WebAssembly.Module(bytes);
     const t3 = performance.now();
     const inst = new WebAssembly.Instance(module, this.imports);
     const t4 = performance.now();
-    const sp = this.stats.compileSplit;
-    sp.codegen += t1 - t0; sp.assemble += t2 - t1; sp.wasmCompile += t3 - t2; sp.instantiate += t4 - t3;
-    const rec: ModuleRecord = { liveFns: blocks.length, bytes: bytes.length };
-    this.liveModules++;
-    this.liveBytes += bytes.length;
+    const st = this.stats, sp = st.compileSplit;
+    sp.codegen += t.codegenMs; sp.assemble += t.emitMs; sp.wasmCompile += t.wasmCompileMs; sp.instantiate += t4 - t3;
+    st.lazyRemoved += t.lazyRemoved;
+    const rec: ModuleRecord = { liveFns: 0, bytes: size };
     for (let i = 0; i < blocks.length; i++) {
-      const b = blocks[i];
-      const s = slots[i];
+      const b = blocks[i], s = jobs[i].slot;
+      // A block written (or flushed) while it was being compiled in the worker is not installed.
+      if (!b.valid || (b.compiled !== -1 && b.compiled !== COMPILING)) {
+        this.releaseSlot(s);
+        if (b.compiled === COMPILING) b.compiled = -1;
+        st.discardedCompiled++;
+        continue;
+      }
       this.slotModule[s] = rec;
       this.table.set(s, inst.exports['f' + i] as unknown as null);
       this.slotBlock[s] = b;
       b.compiled = s;
       this.insertHash(b);
+      rec.liveFns++;
     }
-    this.live += blocks.length;
-    const st = this.stats;
+    if (rec.liveFns > 0) {
+      this.liveModules++;
+      this.liveBytes += size;
+    }
+    this.live += rec.liveFns;
     st.blocksCompiled += blocks.length;
     st.modulesCompiled++;
-    st.wasmBytes += bytes.length;
-    const dt = performance.now() - t0;
-    st.compileMs += dt;
-    st.timeMs.compile += dt;
+    st.wasmBytes += size;
+    st.compileMs += t.codegenMs + t.emitMs + t.wasmCompileMs + (t4 - t3);
   }
 
-  /** Blocks → Binaryen IR (one function each) → validated (option) → binary. */
-  private emitBinaryen(blocks: Block[], codes: Int32Array[], places: BlockPlace[]): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
-    const B = binaryen();
-    const { module, callees } = newBlockModule(this.moduleImports);
-    try {
-      const fnCallees = callees.slice();
-      for (let i = 0; i < blocks.length; i++) fnCallees.push({ name: 'f' + i, params: 2, result: B.i32 });
-      const params = B.createType([B.i32, B.i32]);
-      const em = this.emitter;
-      for (let i = 0; i < blocks.length; i++) {
-        const b = blocks[i];
-        em.begin(module, fnCallees, [B.i32, B.i32]);
-        this.compiler.generate(em, codes[i], b.nInsn, (b.mode >> 3) & 3, places[i]);
-        const { body, vars } = em.finish(2);
-        module.addFunction('f' + i, params, B.i32, vars, body);
-        module.addFunctionExport('f' + i, 'f' + i);
-      }
-      const t1 = performance.now();
-      if (this.options.validate && !module.validate()) {
-        throw new Error(`bt: Binaryen rejected the module for blocks at ${blocks.map((b) => '0x' + (b.eip >>> 0).toString(16)).join(' ')}`);
-      }
-      return { bytes: module.emitBinary() as Uint8Array<ArrayBuffer>, t1 };
-    } finally {
-      module.dispose();
+  /** Compile these blocks as one batch now (tests and tools; the engine queues hot blocks itself). */
+  compileBlocks(blocks: Block[], sync = false): void {
+    this.queue.push(...blocks);
+    this.compileQueue(sync);
+  }
+
+  /** Wait (blocking) until every batch posted to the compile worker is installed or discarded. */
+  awaitCompiles(timeoutMs = 30_000): void {
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const end = performance.now() + timeoutMs;
+    while (this.inFlight > 0) {
+      poll();
+      if (this.inFlight === 0) break;
+      if (performance.now() > end) throw new Error(`bt: ${this.inFlight} blocks still compiling after ${timeoutMs} ms`);
+      Atomics.wait(nap, 0, 0, 1);
     }
   }
 
-  /** Blocks → code-section entries written as bytes (wasm.ts) → module. */
-  private emitDirect(blocks: Block[], codes: Int32Array[], places: BlockPlace[]): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
-    const codeBuf = this.codeBuf;
-    codeBuf.reset();
-    const types: number[] = [];
-    const exports = [];
-    for (let i = 0; i < blocks.length; i++) {
-      this.compiler.compileInto(codeBuf, codes[i], blocks[i].nInsn, (blocks[i].mode >> 3) & 3, places[i]);
-      types.push(T_FN);
-      exports.push({ name: 'f' + i, func: N_IMPORTS + i });
-    }
-    const t1 = performance.now();
-    // Block modules do not import the function table: V8 copies an imported table into every
-    // importing instance and keeps all of them in sync, which made instantiation O(table size).
-    // Exports are put into the table from here; chaining goes through the runtime's chain().
-    const bytes = assembleModule({
-      types: TYPES, memoryPages: this.memoryPages, importTable: false, funcImports: IMPORTS, funcs: [], exports,
-      encodedFuncs: { types, code: codeBuf.buf, codeLen: codeBuf.n },
-    });
-    return { bytes, t1 };
+  /** Give back a reserved slot that never got a function; a new generation unlinks direct calls to it. */
+  private releaseSlot(s: number): void {
+    const g = ((RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2) + 4;
+    this.rt32[g] = (this.rt32[g] + 1) & 0x7fffffff;
+    this.freeSlots.push(s);
   }
 
   private allocSlot(): number {
@@ -612,16 +621,18 @@ export class BinaryTranslator {
     const hc = s.hostCalls;
     const us = (ms: number): string => (s.blocksCompiled ? ((ms * 1000) / s.blocksCompiled).toFixed(1) : '0');
     return [
-      `bt: compiled ${s.blocksCompiled} blocks in ${s.modulesCompiled} modules (${(s.wasmBytes / 1024).toFixed(0)} KiB wasm), ` +
+      `bt: compiled ${s.blocksCompiled} blocks in ${s.modulesCompiled} modules with ${this.options.backend}` +
+        `${this.asyncUsed ? ' in the compile worker' : ''} (${(s.wasmBytes / 1024).toFixed(0)} KiB wasm), ` +
         `${s.blocksCompiled ? ((s.compileMs * 1000) / s.blocksCompiled).toFixed(1) : '0'} µs/block ` +
         `(codegen ${us(s.compileSplit.codegen)}, assemble ${us(s.compileSplit.assemble)}, WebAssembly.Module ${us(s.compileSplit.wasmCompile)}, ` +
         `instantiate ${us(s.compileSplit.instantiate)}), ${s.lazyRemoved} dead LAZY removed`,
       `bt: block runs compiled=${s.compiledRuns} (chained ${s.chainHits}) interpreted=${s.interpretedRuns}; dispatcher calls=${s.dispatcherCalls} misses=${s.dispatcherMisses} ` +
-        `refills=${s.hashRefills}; invalidated compiled=${s.invalidatedCompiled} flushes=${s.flushes} faults=${s.faults}`,
+        `refills=${s.hashRefills}; invalidated compiled=${s.invalidatedCompiled} discarded=${s.discardedCompiled} flushes=${s.flushes} faults=${s.faults}`,
       `bt: host calls helper=${hc.helper} read=${hc.read} write=${hc.write} lazy=${hc.lazy}` +
         (helpers ? ` (${helpers})` : ''),
       `bt: time ms total=${t.total.toFixed(0)} compile=${t.compile.toFixed(0)} compiled-code=${t.compiled.toFixed(0)} ` +
-        `interpreter~${t.interp.toFixed(0)} host-helpers~${t.hostCalls.toFixed(0)}`,
+        `interpreter~${t.interp.toFixed(0)} host-helpers~${t.hostCalls.toFixed(0)}` +
+        (this.asyncUsed ? ` (worker, in parallel: compile=${s.compileMs.toFixed(0)})` : ''),
     ].join('\n');
   }
 }

@@ -29,7 +29,7 @@ function compileFn(body: (w: Emitter) => void, imports: Record<string, (...a: nu
   module.addFunction('f', B.none, B.i32, vars, expr);
   module.addFunctionExport('f', 'f');
   expect(module.validate()).toBe(1);
-  const bytes = module.emitBinary();
+  const bytes = module.emitBinary() as Uint8Array<ArrayBuffer>;
   module.dispose();
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: memory, ...imports } });
   return { f: inst.exports.f as () => number, mem: new Int32Array(memory.buffer) };

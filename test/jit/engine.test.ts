@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { R_EBX, R_ECX, R_EDI, R_EDX, R_ESI, S_EIP } from '../../src/cpu/layout.js';
 import { runLockstep } from '../../src/jit/lockstep.js';
+import type { Block } from '../../src/cpu/block.js';
 import { createMachine } from '../../src/index.js';
 import { generate } from './randgen.js';
 import { assemble, bt, btMachine, EAGER } from './util.js';
@@ -157,7 +158,7 @@ describe('bounded memory and batching', () => {
     for (const seed of [77, 78, 79]) {
       const bin = assemble(generate(seed, { length: 350 }));
       const r = runLockstep((m) => m.loadFlat(bin, 0x100000), {
-        bt: { threshold: 2, batchSize: 8, batchWait: 50 }, btStep: 100, maxInstructions: 2_000_000,
+        bt: { threshold: 2, batchSize: 8, batchWait: 50, asyncCompile: false }, btStep: 100, maxInstructions: 2_000_000,
       });
       expect(r.divergence ?? '').toBe('');
       const s = bt(r.bt).stats;
@@ -199,5 +200,46 @@ describe('statistics', () => {
     for (const w of ['compiled', 'µs/block', 'chained', 'host calls', 'time ms']) expect(text).toContain(w);
     expect(m.cpu.st[S_EIP]).toBeGreaterThan(0x100000);
     void R_EDX; void R_ECX; void R_EBX; void R_ESI;
+  });
+});
+
+describe('background compilation (compile worker)', () => {
+  it('batches compiled in the worker are installed during a plain synchronous run', () => {
+    const m = btMachine(); // default tiering: hot blocks go to the worker
+    m.loadFlat(assemble(`movl $3000000, %ecx\n1: addl %ecx, %eax\nxorl $0x55, %eax\nloop 1b\n${EXIT}`), 0x100000);
+    expect(m.run(50_000_000).reason).toBe('exit');
+    const e = bt(m);
+    expect(e.options.asyncCompile).toBe(true);
+    expect(e.stats.modulesCompiled).toBeGreaterThan(0);
+    expect(e.stats.compiledRuns).toBeGreaterThan(0);
+    expect(e.statsReport()).toContain('in the compile worker');
+    const ref = createMachine({ memoryMiB: 16, engine: 'interp' });
+    ref.loadFlat(assemble(`movl $3000000, %ecx\n1: addl %ecx, %eax\nxorl $0x55, %eax\nloop 1b\n${EXIT}`), 0x100000);
+    ref.run(50_000_000);
+    expect(m.cpu.st[R_EDI]).toBe(ref.cpu.st[R_EDI]);
+    expect(m.instructions).toBe(ref.instructions);
+  });
+
+  it('a block whose code is written while its batch compiles is not installed; the new code runs', () => {
+    // EAX counts to 999 by 1; the patch below makes the loop add 3 instead. Same steps on the interpreter.
+    const bin = assemble(`xorl %eax, %eax\n1: addl $1, %eax\ncmpl $999, %eax\njb 1b\n${EXIT}`);
+    const m = btMachine({ threshold: 1e9 }); // nothing is queued by itself
+    const ref = createMachine({ memoryMiB: 16, engine: 'interp' });
+    const blocks: Block[] = [];
+    const insert = m.cache.insert.bind(m.cache);
+    m.cache.insert = (b: Block): void => { blocks.push(b); insert(b); };
+    for (const x of [m, ref]) { x.loadFlat(bin, 0x100000); x.run(20); }
+    const e = bt(m);
+    const loop = blocks.find((b) => b.eip === 0x100002)!;
+    expect(loop).toBeDefined();
+    e.compileBlocks([loop]);
+    for (const x of [m, ref]) x.cpu.writePhysBytes(0x100004, new Uint8Array([3])); // the ADD's immediate, while the worker compiles it
+    e.awaitCompiles();
+    expect(e.stats.discardedCompiled).toBe(1);
+    expect(loop.compiled).toBe(-1);
+    for (const x of [m, ref]) expect(x.run(100_000).reason).toBe('exit');
+    expect(m.cpu.st[R_EDI]).toBe(ref.cpu.st[R_EDI]);
+    expect(m.cpu.st[R_EDI] % 3).not.toBe(999 % 3); // the patched ADD ran
+    expect(m.instructions).toBe(ref.instructions);
   });
 });

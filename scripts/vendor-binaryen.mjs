@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * Build step: a fast-loading copy of binaryen.js in dist/vendor/.
+ *
+ * The npm package embeds its 9.9 MB wasm binary as a 14.7 MB JavaScript template literal, so every
+ * process that loads it parses and decodes that literal (≈ 0.3-0.4 s here). This step writes the
+ * binary to dist/vendor/binaryen.wasm and a copy of the glue that reads it from there instead
+ * (≈ 180 KB of JavaScript). The glue is otherwise unchanged. If the package's shape is not the one
+ * expected (another version), nothing is written and the translator loads the package itself
+ * (src/jit/binaryen.ts) — slower start-up, same behaviour.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'dist', 'vendor');
+const require = createRequire(join(root, 'package.json'));
+const pkgDir = dirname(require.resolve('binaryen/package.json'));
+const version = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).version;
+const src = readFileSync(join(pkgDir, 'index.js'), 'utf8');
+
+function skip(why) {
+  rmSync(out, { recursive: true, force: true });
+  console.log(`vendor-binaryen: ${why}; the translator will load the binaryen package directly`);
+  process.exit(0);
+}
+
+// The embedded binary: `x6(`<literal>`)` where x6 maps each character to its byte.
+const m = /([A-Za-z_$][\w$]*)\?\?=([A-Za-z_$][\w$]*)\(`\\0asm/.exec(src);
+if (!m) skip(`binaryen ${version}: embedded wasm literal not found`);
+const litStart = m.index + m[0].length - '\\0asm'.length - 1; // the opening backquote
+let end = litStart + 1;
+while (src[end] !== '`') end += src[end] === '\\' ? 2 : 1;
+if (src.slice(end + 1, end + 2) !== ')') skip(`binaryen ${version}: unexpected text after the wasm literal`);
+const text = (0, eval)(src.slice(litStart, end + 1)); // the literal's cooked value
+const bytes = new Uint8Array(text.length);
+for (let i = 0; i < text.length; i++) {
+  const c = text.charCodeAt(i);
+  if (c > 255) skip(`binaryen ${version}: wasm literal has a character above 0xff`);
+  bytes[i] = c;
+}
+if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) skip('not a wasm binary');
+try { new WebAssembly.Module(bytes); } catch (e) { skip(`extracted binary does not compile (${e.message})`); }
+
+const exprStart = m.index + m[1].length + 3; // after `name??=`
+const glue = `import { readFileSync as __x86vmReadWasm } from 'node:fs';\n` +
+  src.slice(0, exprStart) + `__x86vmReadWasm(new URL('./binaryen.wasm', import.meta.url))` + src.slice(end + 2);
+mkdirSync(out, { recursive: true });
+writeFileSync(join(out, 'binaryen.wasm'), bytes);
+writeFileSync(join(out, 'binaryen.mjs'), glue);
+writeFileSync(join(out, 'binaryen.json'), JSON.stringify({ version }) + '\n');
+console.log(`vendor-binaryen: binaryen ${version}: ${(bytes.length / 1e6).toFixed(1)} MB wasm + ${(glue.length / 1e3).toFixed(0)} KB glue in dist/vendor/`);

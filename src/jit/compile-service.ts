@@ -1,0 +1,79 @@
+/**
+ * Background compilation: one worker thread per process (compile-worker.ts) and a MessageChannel to
+ * it. The engine posts a job and goes on running; results are taken with receiveMessageOnPort, a
+ * synchronous poll, so they arrive even when the caller never yields to the event loop (a plain
+ * `machine.run()`). The worker is unref'd: it never keeps a process alive.
+ */
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { BatchBlock, BatchSettings } from './batch.js';
+
+export interface CompileJob { id: number; blocks: BatchBlock[]; settings: BatchSettings; wantBytes: boolean }
+
+export type CompileReply =
+  | { id: number; module: WebAssembly.Module; bytes?: Uint8Array<ArrayBuffer>; size: number; lazyRemoved: number; codegenMs: number; emitMs: number; wasmCompileMs: number; error?: undefined }
+  | { id: number; error: string };
+
+type Receiver = (r: CompileReply) => void;
+
+let port: MessagePort | null = null;
+let worker: Worker | null = null;
+let failed: string | null = null;
+let nextId = 1;
+const receivers = new Map<number, Receiver>();
+
+function start(): MessagePort | null {
+  if (port || failed) return port;
+  try {
+    const ch = new MessageChannel();
+    worker = new Worker(new URL('./compile-worker.js', import.meta.url), { workerData: { port: ch.port2 }, transferList: [ch.port2] });
+    worker.unref();
+    worker.on('error', (e) => { failed = `compile worker failed: ${e.message}`; });
+    worker.on('exit', (code) => { if (receivers.size) failed ??= `compile worker exited (${code})`; });
+    port = ch.port1;
+    port.unref();
+  } catch (e) {
+    failed = `cannot start the compile worker: ${(e as Error).message}`;
+  }
+  return port;
+}
+
+/** Start the worker now (it loads and warms up Binaryen while the guest starts). */
+export function warmUpCompileService(): void {
+  start();
+}
+
+/** Why background compilation is unavailable (the engine then compiles on the main thread), or null. */
+export function compileServiceFailure(): string | null {
+  return failed;
+}
+
+/** Post a job; `onReply` runs from poll(). Returns false when no worker could be started. */
+export function submit(blocks: BatchBlock[], settings: BatchSettings, wantBytes: boolean, onReply: Receiver): boolean {
+  const p = start();
+  if (!p) return false;
+  const id = nextId++;
+  receivers.set(id, onReply);
+  const job: CompileJob = { id, blocks, settings, wantBytes };
+  p.postMessage(job);
+  return true;
+}
+
+/** Deliver every finished result (to whichever engine posted it). Returns how many were delivered. */
+export function poll(): number {
+  if (!port || receivers.size === 0) return 0;
+  let n = 0;
+  for (;;) {
+    const m = receiveMessageOnPort(port);
+    if (!m) return n;
+    const r = m.message as CompileReply;
+    const f = receivers.get(r.id);
+    receivers.delete(r.id);
+    n++;
+    if (f) f(r);
+  }
+}
+
+/** Jobs posted and not yet delivered. */
+export function pending(): number {
+  return receivers.size;
+}
