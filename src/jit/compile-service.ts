@@ -37,7 +37,7 @@ function start(): MessagePort | null {
   return port;
 }
 
-/** Start the worker now (it loads and warms up Binaryen while the guest starts). */
+/** Start the worker now: it loads Binaryen (≈ 0.2 s) while the guest starts. */
 export function warmUpCompileService(): void {
   start();
 }

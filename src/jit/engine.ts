@@ -141,6 +141,8 @@ export interface BtStats {
   /** Misses that found a compiled block evicted from the hash table by a collision. */
   hashRefills: number;
   invalidatedCompiled: number;
+  /** ms from the engine's creation to the first compiled module in use (the translator's warm-up latency). */
+  firstModuleMs: number;
   /** Blocks whose code was written (or flushed) while their batch was compiling in the worker: not installed. */
   discardedCompiled: number;
   flushes: number;
@@ -154,6 +156,8 @@ export interface BtStats {
 }
 
 const INTERP_SAMPLE = 16, HOST_SAMPLE = 64;
+/** Interpreted blocks a non-empty queue waits for before it goes to an idle compile worker. */
+const IDLE_WORKER_WAIT = 256;
 
 interface ModuleRecord { liveFns: number; bytes: number }
 
@@ -180,6 +184,7 @@ export class BinaryTranslator {
   /** Some batch went to the compile worker (for the report). */
   private asyncUsed = false;
   private pollCount = 0;
+  private readonly createdAt = performance.now();
   private readonly rt32: Int32Array;
   private readonly memoryPages: number;
   private readonly slotBlock: (Block | undefined)[] = [];
@@ -212,7 +217,7 @@ export class BinaryTranslator {
     this.stats = {
       blocksCompiled: 0, modulesCompiled: 0, wasmBytes: 0, compileMs: 0,
       compileSplit: { codegen: 0, assemble: 0, wasmCompile: 0, instantiate: 0 }, compiledRuns: 0, interpretedRuns: 0,
-      chainHits: 0, dispatcherCalls: 0, dispatcherMisses: 0, hashRefills: 0, invalidatedCompiled: 0, discardedCompiled: 0, flushes: 0, faults: 0, lazyRemoved: 0,
+      chainHits: 0, dispatcherCalls: 0, dispatcherMisses: 0, hashRefills: 0, invalidatedCompiled: 0, discardedCompiled: 0, firstModuleMs: 0, flushes: 0, faults: 0, lazyRemoved: 0,
       hostCalls: { helper: 0, read: 0, write: 0, lazy: 0 },
       helperCalls: new Map(),
       timeMs: { total: 0, compile: 0, interp: 0, hostCalls: 0, compiled: 0 },
@@ -294,6 +299,8 @@ export class BinaryTranslator {
     } finally {
       const t = this.stats.timeMs;
       t.total += performance.now() - t0;
+      // interp and hostCalls are sampled estimates: keep them within the measured total
+      t.interp = Math.min(t.interp, Math.max(0, t.total - t.compile - t.hostCalls));
       t.compiled = Math.max(0, t.total - t.compile - t.interp - t.hostCalls);
       this.stats.chainHits = this.rt32[RT_CHAIN_HITS >> 2] >>> 0;
       this.stats.compiledRuns = (this.rt32[RT_DISPATCHES >> 2] >>> 0) + this.stats.chainHits;
@@ -386,7 +393,9 @@ export class BinaryTranslator {
         if (timed) { this.interpSample = 0; stats.timeMs.interp += (performance.now() - t0) * INTERP_SAMPLE; }
         if (block.execCount === opts.threshold && block.valid && (block.mode & MODE_TF) === 0) this.queue.push(block);
         if (this.queue.length > 0) {
-          if (++this.queueAge >= opts.batchWait || this.queue.length >= opts.batchSize) this.compileQueue();
+          // With the compile worker idle, a short wait is enough: compiling costs the guest nothing.
+          const wait = this.inFlight === 0 && opts.asyncCompile ? Math.min(opts.batchWait, IDLE_WORKER_WAIT) : opts.batchWait;
+          if (++this.queueAge >= wait || this.queue.length >= opts.batchSize) this.compileQueue();
         }
       } catch (e) {
         if (e !== FAULT) throw e;
@@ -512,6 +521,7 @@ export class BinaryTranslator {
       this.liveBytes += size;
     }
     this.live += rec.liveFns;
+    if (st.modulesCompiled === 0) st.firstModuleMs = performance.now() - this.createdAt;
     st.blocksCompiled += blocks.length;
     st.modulesCompiled++;
     st.wasmBytes += size;
@@ -625,7 +635,7 @@ export class BinaryTranslator {
         `${this.asyncUsed ? ' in the compile worker' : ''} (${(s.wasmBytes / 1024).toFixed(0)} KiB wasm), ` +
         `${s.blocksCompiled ? ((s.compileMs * 1000) / s.blocksCompiled).toFixed(1) : '0'} µs/block ` +
         `(codegen ${us(s.compileSplit.codegen)}, assemble ${us(s.compileSplit.assemble)}, WebAssembly.Module ${us(s.compileSplit.wasmCompile)}, ` +
-        `instantiate ${us(s.compileSplit.instantiate)}), ${s.lazyRemoved} dead LAZY removed`,
+        `instantiate ${us(s.compileSplit.instantiate)}), ${s.lazyRemoved} dead LAZY removed, first module after ${s.firstModuleMs.toFixed(0)} ms`,
       `bt: block runs compiled=${s.compiledRuns} (chained ${s.chainHits}) interpreted=${s.interpretedRuns}; dispatcher calls=${s.dispatcherCalls} misses=${s.dispatcherMisses} ` +
         `refills=${s.hashRefills}; invalidated compiled=${s.invalidatedCompiled} discarded=${s.discardedCompiled} flushes=${s.flushes} faults=${s.faults}`,
       `bt: host calls helper=${hc.helper} read=${hc.read} write=${hc.write} lazy=${hc.lazy}` +
