@@ -260,16 +260,24 @@ export class BinaryenEmitter implements Emitter {
     return this.frames.length - 1;
   }
 
-  /** Close the current arm: its statements (and value) as one expression. */
-  private arm(f: Frame): Ref {
-    const m = this.m, B = this.B;
+  /** Close the frame's current statement list: its statements, plus its value for a typed frame. */
+  private children(f: Frame): Ref[] {
     const n = this.stack.length - f.base;
     const children = f.stmts;
-    if (f.type !== B.none && n > 0) children.push(this.stack[this.stack.length - 1]);
+    if (f.type !== this.B.none && n > 0) children.push(this.stack[this.stack.length - 1]);
     else if (n > 0 && !this.dead) throw new Error('binaryen emitter: value left on the stack at the end of a void block');
     this.stack.length = f.base;
     this.dead = false;
-    return children.length === 1 && f.type === B.none ? children[0] : m.block(null, children, f.type === B.none ? B.auto : f.type);
+    return children;
+  }
+
+  /** Binaryen block type of a frame (void blocks are inferred: they may end in br/return). */
+  private blockType(f: Frame): Type { return f.type === this.B.none ? this.B.auto : f.type; }
+
+  /** Close the current arm of an `if`: its statements (and value) as one expression. */
+  private arm(f: Frame): Ref {
+    const children = this.children(f);
+    return children.length === 1 && f.type === this.B.none ? children[0] : this.m.block(null, children, this.blockType(f));
   }
 
   else_(): void {
@@ -288,16 +296,10 @@ export class BinaryenEmitter implements Emitter {
     if (f.kind === Kind.If) {
       const last = this.arm(f);
       e = f.inElse ? m.if(f.cond, f.thenArm, last) : m.if(f.cond, last);
-      if (f.targeted) e = m.block(f.name, [e], f.type === B.none ? B.auto : f.type);
+      if (f.targeted) e = m.block(f.name, [e], this.blockType(f));
     } else {
-      const n = this.stack.length - f.base;
-      const children = f.stmts;
-      if (f.type !== B.none && n > 0) children.push(this.stack[this.stack.length - 1]);
-      else if (n > 0 && !this.dead) throw new Error('binaryen emitter: value left on the stack at the end of a void block');
-      this.stack.length = f.base;
-      this.dead = false;
-      if (f.kind === Kind.Loop) e = m.loop(f.name, m.block(null, children, f.type === B.none ? B.auto : f.type));
-      else e = m.block(f.name, children, f.type === B.none ? B.auto : f.type);
+      const children = this.children(f);
+      e = f.kind === Kind.Loop ? m.loop(f.name, m.block(null, children, this.blockType(f))) : m.block(f.name, children, this.blockType(f));
     }
     this.frames.pop();
     if (f.type === B.none) this.stmt(e); else this.push(e);
