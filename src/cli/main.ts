@@ -77,7 +77,7 @@ export async function main(argv: string[]): Promise<number> {
   const linux = linuxBoot(a);
   if (linux) return runLinuxCli(a, linux);
   if (a.exec !== undefined) throw new UsageError('--exec needs a Linux guest (images/linux, or --kernel with an initramfs built from images/linux)');
-  if (a.engine === 'bt' && process.env.X86VM_BT_SYNC === '1') await loadTranslator(); // else Binaryen runs in the compile worker
+  if (a.engine === 'bt') await loadTranslator();
   const m = createMachine({
     memoryMiB: a.memoryMiB,
     engine: a.engine,
@@ -129,7 +129,7 @@ async function runLinuxCli(a: RunArgs, boot: LinuxBoot): Promise<number> {
     : a.cmdlineGiven ? a.cmdline : LINUX_DEFAULT_APPEND;
   if (a.exec !== undefined) cmdline += ' ' + linuxExecParam(a.exec);
   const engine = a.engine;
-  if (engine === 'bt' && process.env.X86VM_BT_SYNC === '1') await loadTranslator();
+  if (engine === 'bt') await loadTranslator();
   const m = createMachine({
     memoryMiB: a.memoryGiven ? a.memoryMiB : 128,
     engine,

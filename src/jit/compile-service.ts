@@ -1,6 +1,7 @@
 /**
  * Background compilation: one worker thread per process (compile-worker.ts) and a MessageChannel to
- * it. The engine posts a job and goes on running; results are taken with receiveMessageOnPort, a
+ * it. The engine starts it only once compiling on the main thread has cost enough to matter (a worker
+ * and a second Binaryen take ≈ 0.3 s to start on two cores: short runs are better off without). The engine posts a job and goes on running; results are taken with receiveMessageOnPort, a
  * synchronous poll, so they arrive even when the caller never yields to the event loop (a plain
  * `machine.run()`). The worker is unref'd: it never keeps a process alive.
  */
@@ -18,6 +19,8 @@ type Receiver = (r: CompileReply) => void;
 let port: MessagePort | null = null;
 let worker: Worker | null = null;
 let failed: string | null = null;
+/** The worker has loaded Binaryen and takes jobs without start-up delay. */
+let ready = false;
 let nextId = 1;
 const receivers = new Map<number, Receiver>();
 
@@ -37,9 +40,15 @@ function start(): MessagePort | null {
   return port;
 }
 
-/** Start the worker now: it loads Binaryen (≈ 0.2 s) while the guest starts. */
-export function warmUpCompileService(): void {
+/** Start the worker (idempotent): it loads Binaryen (≈ 0.2 s) and then says it is ready. */
+export function startCompileService(): void {
   start();
+}
+
+/** The worker is up and has loaded Binaryen (checked without blocking). */
+export function compileServiceReady(): boolean {
+  if (!ready && port) poll();
+  return ready;
 }
 
 /** Why background compilation is unavailable (the engine then compiles on the main thread), or null. */
@@ -60,11 +69,12 @@ export function submit(blocks: BatchBlock[], settings: BatchSettings, wantBytes:
 
 /** Deliver every finished result (to whichever engine posted it). Returns how many were delivered. */
 export function poll(): number {
-  if (!port || receivers.size === 0) return 0;
+  if (!port || (ready && receivers.size === 0)) return 0;
   let n = 0;
   for (;;) {
     const m = receiveMessageOnPort(port);
     if (!m) return n;
+    if ((m.message as { ready?: boolean }).ready) { ready = true; continue; }
     const r = m.message as CompileReply;
     const f = receivers.get(r.id);
     receivers.delete(r.id);

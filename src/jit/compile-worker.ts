@@ -13,6 +13,7 @@ const port = (workerData as { port: MessagePort }).port;
 if (!parentPort || !port) throw new Error('compile-worker.ts runs as a worker thread (compile-service.ts starts it)');
 await loadBinaryen();
 const batch = new BatchCompiler();
+port.postMessage({ ready: true });
 port.on('message', (job: CompileJob) => {
   let reply: CompileReply;
   try {

@@ -32,7 +32,8 @@ import { addRetired, Interpreter, singleStepTrap, type EngineHost } from '../int
 import { buildDispatcher, hashIndex, RUN_ATTN, RUN_MISS } from '../../wasm-runtime/dispatcher.js';
 import type { CodeCache } from './cache.js';
 import { BatchCompiler, type BatchBlock, type BatchResult, type BatchSettings, type BtBackend } from './batch.js';
-import { poll, submit, warmUpCompileService, type CompileReply } from './compile-service.js';
+import { compileServiceReady, poll, startCompileService, submit, type CompileReply } from './compile-service.js';
+import { binaryenLoaded } from './binaryen.js';
 
 export type { BtBackend } from './batch.js';
 
@@ -71,6 +72,8 @@ export interface BtOptions {
    * compile on the main thread when the batch is due (X86VM_BT_SYNC=1). threshold 0 is always synchronous.
    */
   asyncCompile: boolean;
+  /** Main-thread compile time (ms) after which the compile worker is started (X86VM_BT_WORKER_AFTER). */
+  workerAfterMs: number;
   /** Debugging: count executions per compiled block (X86VM_BT_PROFILE=1; see hotBlocks()). */
   profile?: boolean;
   /** Debugging: write every compiled module to this directory (X86VM_BT_DUMP; inspect with wasm-dis). */
@@ -89,6 +92,7 @@ export const DEFAULT_BT_OPTIONS: BtOptions = {
   backend: 'binaryen',
   validate: false,
   asyncCompile: true,
+  workerAfterMs: 300,
 };
 
 export const BT_BACKENDS: readonly BtBackend[] = ['binaryen', 'direct'];
@@ -113,6 +117,7 @@ export function btOptionsFromEnv(env: Record<string, string | undefined> = proce
   if (env.X86VM_BT_PROFILE === '1') o.profile = true;
   if (env.X86VM_BT_VALIDATE === '1') o.validate = true;
   if (env.X86VM_BT_SYNC === '1') o.asyncCompile = false;
+  const wa = num('X86VM_BT_WORKER_AFTER'); if (wa !== undefined) o.workerAfterMs = wa;
   const be = env.X86VM_BT_BACKEND;
   if (be) {
     if (!(BT_BACKENDS as readonly string[]).includes(be)) throw new RangeError(`X86VM_BT_BACKEND must be one of ${BT_BACKENDS.join(', ')} (got '${be}')`);
@@ -236,7 +241,6 @@ export class BinaryTranslator {
     this.codeLines = lineBytes <= RT_LINES_MAX;
     if (this.codeLines) cache.useLineStorage(new Uint8Array(cpu.buffer, RT_LINES, lineBytes));
     this.watchDevices();
-    if (this.options.asyncCompile && this.options.threshold > 0) warmUpCompileService();
   }
 
   // ---------------------------------------------------------------- host functions for compiled code
@@ -394,7 +398,7 @@ export class BinaryTranslator {
         if (block.execCount === opts.threshold && block.valid && (block.mode & MODE_TF) === 0) this.queue.push(block);
         if (this.queue.length > 0) {
           // With the compile worker idle, a short wait is enough: compiling costs the guest nothing.
-          const wait = this.inFlight === 0 && opts.asyncCompile ? Math.min(opts.batchWait, IDLE_WORKER_WAIT) : opts.batchWait;
+          const wait = this.inFlight === 0 && this.asyncUsed ? Math.min(opts.batchWait, IDLE_WORKER_WAIT) : opts.batchWait;
           if (++this.queueAge >= wait || this.queue.length >= opts.batchSize) this.compileQueue();
         }
       } catch (e) {
@@ -446,7 +450,7 @@ export class BinaryTranslator {
       backend: o.backend, memoryPages: this.memoryPages, optimizeFlags: o.optimizeFlags, chain: o.chain, codeLines: this.codeLines,
       profile: o.profile, validate: o.validate,
     };
-    if (!sync && o.asyncCompile && o.threshold > 0) {
+    if (!sync && this.useWorker()) {
       for (const b of blocks) b.compiled = COMPILING;
       this.inFlight += blocks.length;
       if (submit(jobs, settings, !!o.dumpDir, (r) => this.installReply(blocks, jobs, r))) {
@@ -469,6 +473,20 @@ export class BinaryTranslator {
     const t3 = performance.now();
     this.install(blocks, jobs, module, r.bytes.length, r.bytes, { lazyRemoved: r.lazyRemoved, codegenMs: r.codegenMs, emitMs: r.emitMs, wasmCompileMs: t3 - t2 });
     this.stats.timeMs.compile += performance.now() - t0;
+  }
+
+  /**
+   * Compile in the worker? Only once it is up: main-thread compilation costs ≈ 0.1 ms per block once
+   * warm and nothing to start, so the worker is started only after `workerAfterMs` of main-thread
+   * compiling (long runs: Linux boots), or at once when this thread has no Binaryen loaded.
+   */
+  private useWorker(): boolean {
+    const o = this.options;
+    if (!o.asyncCompile || o.threshold === 0) return false;
+    if (o.backend === 'binaryen' && !binaryenLoaded()) { startCompileService(); return true; }
+    if (compileServiceReady()) return true;
+    if (this.stats.timeMs.compile >= o.workerAfterMs) startCompileService();
+    return false;
   }
 
   /** A worker result: install it (blocks invalidated meanwhile are skipped), or report its error. */
@@ -532,6 +550,17 @@ export class BinaryTranslator {
   compileBlocks(blocks: Block[], sync = false): void {
     this.queue.push(...blocks);
     this.compileQueue(sync);
+  }
+
+  /** Start the compile worker now and wait (blocking) until it has loaded Binaryen (tests, tools). */
+  awaitWorker(timeoutMs = 30_000): void {
+    startCompileService();
+    const nap = new Int32Array(new SharedArrayBuffer(4));
+    const end = performance.now() + timeoutMs;
+    while (!compileServiceReady()) {
+      if (performance.now() > end) throw new Error(`bt: the compile worker is not ready after ${timeoutMs} ms`);
+      Atomics.wait(nap, 0, 0, 2);
+    }
   }
 
   /** Wait (blocking) until every batch posted to the compile worker is installed or discarded. */

@@ -205,7 +205,8 @@ describe('statistics', () => {
 
 describe('background compilation (compile worker)', () => {
   it('batches compiled in the worker are installed during a plain synchronous run', () => {
-    const m = btMachine(); // default tiering: hot blocks go to the worker
+    const m = btMachine({ workerAfterMs: 0 }); // default tiering, hot blocks go to the worker
+    bt(m).awaitWorker();
     m.loadFlat(assemble(`movl $3000000, %ecx\n1: addl %ecx, %eax\nxorl $0x55, %eax\nloop 1b\n${EXIT}`), 0x100000);
     expect(m.run(50_000_000).reason).toBe('exit');
     const e = bt(m);
@@ -223,7 +224,8 @@ describe('background compilation (compile worker)', () => {
   it('a block whose code is written while its batch compiles is not installed; the new code runs', () => {
     // EAX counts to 999 by 1; the patch below makes the loop add 3 instead. Same steps on the interpreter.
     const bin = assemble(`xorl %eax, %eax\n1: addl $1, %eax\ncmpl $999, %eax\njb 1b\n${EXIT}`);
-    const m = btMachine({ threshold: 1e9 }); // nothing is queued by itself
+    const m = btMachine({ threshold: 1e9, workerAfterMs: 0 }); // nothing is queued by itself
+    bt(m).awaitWorker();
     const ref = createMachine({ memoryMiB: 16, engine: 'interp' });
     const blocks: Block[] = [];
     const insert = m.cache.insert.bind(m.cache);

@@ -95,7 +95,7 @@ describe('lock-step: random instruction streams', () => {
   it('with default tiering (mixed interpreted / compiled execution; seed 22 compiles in the worker)', () => {
     for (const seed of [21, 22]) {
       const bin = assemble(generate(seed, { length: 300 }));
-      const r = runLockstep((m) => m.loadFlat(bin, 0x100000), { bt: { threshold: 3, batchSize: 8, batchWait: 20, asyncCompile: seed === 22 }, maxInstructions: 2_000_000 });
+      const r = runLockstep((m) => m.loadFlat(bin, 0x100000), { bt: { threshold: 3, batchSize: 8, batchWait: 20, asyncCompile: seed === 22, workerAfterMs: 0 }, maxInstructions: 2_000_000 });
       expect(r.divergence ?? '').toBe('');
     }
   });
