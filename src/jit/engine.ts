@@ -3,8 +3,9 @@
  *
  * Blocks (src/cpu/block.ts) start out interpreted (src/interp/exec.ts). A block that has run
  * `threshold` times is queued; queued blocks are compiled in batches into one WebAssembly module
- * (codegen.ts, one function per block), whose functions are put into one shared function table and
- * registered in a hash table in the shared memory. The dispatcher (wasm-runtime/dispatcher.ts)
+ * (batch.ts → codegen.ts → Binaryen, one function per block) — on this thread, or in the compile
+ * worker once compiling has cost enough to matter (compile-service.ts) — whose functions are put into
+ * one shared function table and registered in a hash table in the shared memory. The dispatcher (wasm-runtime/dispatcher.ts)
  * then runs compiled blocks back to back inside wasm and only returns to this loop on a miss (cold
  * or not yet compiled code, TLB miss on the code page), when the budget is used up, when a device
  * was touched, on HLT, or when an interrupt can be taken.
@@ -97,7 +98,7 @@ export const DEFAULT_BT_OPTIONS: BtOptions = {
 
 export const BT_BACKENDS: readonly BtBackend[] = ['binaryen', 'direct'];
 
-/** Options from the environment (X86VM_BT_THRESHOLD, X86VM_BT_BATCH, X86VM_BT_WAIT, X86VM_BT_MAXFN, X86VM_BT_NOOPT). */
+/** Options from the environment (X86VM_BT_*: THRESHOLD, BATCH, WAIT, MAXFN, NOOPT, NOCHAIN, DUMP, PROFILE, VALIDATE, SYNC, WORKER_AFTER, BACKEND). */
 export function btOptionsFromEnv(env: Record<string, string | undefined> = process.env): Partial<BtOptions> {
   const o: Partial<BtOptions> = {};
   const num = (k: string): number | undefined => {
