@@ -30,6 +30,28 @@ describe('x86vm CLI', () => {
     expect(r.stderr).toMatch(/instructions=\d+ time=[\d.]+s MIPS=[\d.]+/);
   });
 
+  it('bt is the default engine; --stats gives the translator report; --engine interp and the direct back end work too', () => {
+    const hot = join(__dirname, '..', 'images', 'build', 'bench', 'crc32.elf');
+    const guest = existsSync(hot) ? hot : HELLO;
+    const args = guest === hot ? ['--append', 'iters=20'] : [];
+    let r = run(['run', guest, '--stats', ...args]);
+    expect(r.stderr).toMatch(/engine=bt /);
+    expect(r.stderr).toMatch(/bt: compiled \d+ blocks in \d+ modules with binaryen/);
+    expect(r.stderr).toMatch(/bt: block runs compiled=\d+ \(chained \d+\) interpreted=\d+/);
+    expect(r.stderr).toMatch(/bt: host calls helper=\d+ read=\d+ write=\d+/);
+    expect(r.stderr).toMatch(/bt: time ms total=\d+ compile=\d+ compiled-code=\d+ interpreter~\d+ host-helpers~\d+/);
+    const out = r.stdout;
+    r = run(['run', guest, '--engine', 'interp', '--stats', ...args]);
+    expect(r.stderr).toMatch(/engine=interp /);
+    expect(r.stderr).not.toMatch(/^bt:/m);
+    expect(r.stdout).toBe(out);
+    const d = spawnSync(process.execPath, [CLI, 'run', guest, '--stats', ...args], {
+      encoding: 'latin1', timeout: 120_000, env: { ...process.env, X86VM_BT_BACKEND: 'direct' },
+    });
+    expect(d.stderr).toMatch(/modules with direct/);
+    expect(d.stdout).toBe(out);
+  });
+
   it('rejects a missing image with one line', () => {
     const r = run(['run', join(dir, 'nope.elf')]);
     expect(r.status).not.toBe(0);
