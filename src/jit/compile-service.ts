@@ -12,7 +12,7 @@ export interface CompileJob { id: number; blocks: BatchBlock[]; settings: BatchS
 
 export type CompileReply =
   | { id: number; module: WebAssembly.Module; bytes?: Uint8Array<ArrayBuffer>; size: number; lazyRemoved: number; codegenMs: number; emitMs: number; wasmCompileMs: number; error?: undefined }
-  | { id: number; error: string };
+  | { id: number; error: string; /** the worker is gone (not a translation error): compile elsewhere */ workerDied?: boolean };
 
 type Receiver = (r: CompileReply) => void;
 
@@ -30,14 +30,24 @@ function start(): MessagePort | null {
     const ch = new MessageChannel();
     worker = new Worker(new URL('./compile-worker.js', import.meta.url), { workerData: { port: ch.port2 }, transferList: [ch.port2] });
     worker.unref();
-    worker.on('error', (e) => { failed = `compile worker failed: ${e.message}`; });
-    worker.on('exit', (code) => { if (receivers.size) failed ??= `compile worker exited (${code})`; });
+    worker.on('error', (e) => die(`compile worker failed: ${e.message}`));
+    worker.on('exit', (code) => die(`compile worker exited (${code})`));
     port = ch.port1;
     port.unref();
   } catch (e) {
     failed = `cannot start the compile worker: ${(e as Error).message}`;
   }
   return port;
+}
+
+/** The worker is gone: no more jobs go to it, and every pending job is answered so its blocks can be compiled elsewhere. */
+function die(why: string): void {
+  failed ??= why;
+  ready = false;
+  port = null;
+  const pendingJobs = [...receivers];
+  receivers.clear();
+  for (const [id, f] of pendingJobs) f({ id, error: why, workerDied: true });
 }
 
 /** Start the worker (idempotent): it loads Binaryen (≈ 0.2 s) and then says it is ready. */
@@ -49,6 +59,17 @@ export function startCompileService(): void {
 export function compileServiceReady(): boolean {
   if (!ready && port) poll();
   return ready;
+}
+
+/** Stop the worker (tests): pending jobs are answered as if it had died; a later start() makes a new one. */
+export async function stopCompileService(): Promise<void> {
+  const w = worker;
+  if (!w) return;
+  const gone = new Promise<void>((res) => w.once('exit', () => res()));
+  await w.terminate();
+  await gone;
+  worker = null;
+  failed = null;
 }
 
 /** Why background compilation is unavailable (the engine then compiles on the main thread), or null. */

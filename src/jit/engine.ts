@@ -496,7 +496,9 @@ export class BinaryTranslator {
     if (r.error !== undefined) {
       for (const b of blocks) if (b.compiled === COMPILING) b.compiled = -1;
       for (const j of jobs) this.releaseSlot(j.slot);
-      throw new Error(`bt: compile worker: ${r.error}`);
+      if (!r.workerDied) throw new Error(`bt: compile worker: ${r.error}`);
+      this.queue.push(...blocks); // compiled on this thread with the next batch
+      return;
     }
     const t0 = performance.now();
     this.install(blocks, jobs, r.module, r.size, r.bytes, r);

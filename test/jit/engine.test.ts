@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { R_EBX, R_ECX, R_EDI, R_EDX, R_ESI, S_EIP } from '../../src/cpu/layout.js';
 import { runLockstep } from '../../src/jit/lockstep.js';
+import { stopCompileService } from '../../src/jit/compile-service.js';
 import type { Block } from '../../src/cpu/block.js';
 import { createMachine } from '../../src/index.js';
 import { generate } from './randgen.js';
@@ -243,5 +244,25 @@ describe('background compilation (compile worker)', () => {
     expect(m.cpu.st[R_EDI]).toBe(ref.cpu.st[R_EDI]);
     expect(m.cpu.st[R_EDI] % 3).not.toBe(999 % 3); // the patched ADD ran
     expect(m.instructions).toBe(ref.instructions);
+  });
+
+  it('if the worker dies, its pending blocks are compiled on the main thread and the guest runs on', async () => {
+    const bin = assemble(`xorl %eax, %eax\n1: addl $1, %eax\ncmpl $99999, %eax\njb 1b\n${EXIT}`);
+    const m = btMachine({ threshold: 1e9, workerAfterMs: 0 });
+    bt(m).awaitWorker();
+    const blocks: Block[] = [];
+    const insert = m.cache.insert.bind(m.cache);
+    m.cache.insert = (b: Block): void => { blocks.push(b); insert(b); };
+    m.loadFlat(bin, 0x100000);
+    m.run(20);
+    const e = bt(m);
+    const loop = blocks.find((b) => b.eip === 0x100002)!;
+    e.compileBlocks([loop]);
+    await stopCompileService(); // answers the pending job: the worker is gone
+    expect(loop.compiled).toBe(-1);
+    e.options.asyncCompile = false;
+    expect(m.run(1_000_000).reason).toBe('exit');
+    expect(loop.compiled).toBeGreaterThan(0); // requeued, then compiled here
+    expect(m.cpu.st[R_EDI]).toBe(99999);
   });
 });
