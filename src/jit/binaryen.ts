@@ -8,12 +8,13 @@
  * call...) is appended to the statement list of the innermost open block. If a statement is
  * appended while values are still on the stack, those values are first spilled to fresh locals in
  * order, so evaluation order (and with it every side effect) is exactly the stack order.
- * buildBlockModule() then adds one function per block, and Binaryen validates (optionally) and
- * writes the binary. Binaryen's optimiser is not run: PEERS.md measured it at ~15× the cost of
- * everything else, and the generator already emits what V8's compiler needs.
+ * batch.ts then adds one function per block to a module from newBlockModule(), and Binaryen
+ * validates it (tests) and writes the binary. Binaryen's optimiser is not run: PEERS.md measured it
+ * at ~15× the cost of everything else, and the generator already emits what V8's compiler needs.
  *
- * binaryen.js is an ES module with top-level await (≈ 0.5 s to load here), so it is loaded once
- * per process, asynchronously: loadBinaryen() (exported as `ready()` by the library).
+ * binaryen.js is an ES module with top-level await, so it is loaded once per process,
+ * asynchronously: loadBinaryen() (exported as `ready()` by the library; ≈ 0.1 s from the build's
+ * fast-loading copy, ≈ 0.4-0.5 s from the npm package).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -64,8 +65,8 @@ export function binaryenLoaded(): boolean {
 /** The loaded library; a clear error if nobody awaited loadBinaryen(). */
 export function binaryen(): Binaryen {
   if (lib === null) {
-    throw new Error("the bt engine compiles with Binaryen, which loads asynchronously: `await ready()` (from 'x86vm'; " +
-      'src/jit/binaryen.ts loadBinaryen) before creating a bt machine, or choose the direct back end (X86VM_BT_BACKEND=direct)');
+    throw new Error("bt: compiling on this thread needs Binaryen, which loads asynchronously: `await ready()` (from 'x86vm'; " +
+      'src/jit/binaryen.ts loadBinaryen) before running a bt machine, or choose the direct back end (X86VM_BT_BACKEND=direct)');
   }
   return lib;
 }
