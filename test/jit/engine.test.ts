@@ -266,3 +266,45 @@ describe('background compilation (compile worker)', () => {
     expect(m.cpu.st[R_EDI]).toBe(99999);
   });
 });
+
+describe('plain string instructions (inline micro-ops)', () => {
+  it('MOVSB/STOSW/LODSD without REP: DF both ways, 16-bit addressing wraps SI/DI and keeps the upper halves', () => {
+    // SDM Vol. 2 MOVS/STOS/LODS: with a 16-bit address size only SI/DI change, modulo 64 KiB.
+    const src = `
+      movl $0x12340000, %esi
+      movw $0xffff, %si
+      movl $0x5678fffe, %edi
+      movb $0xab, 0xffff
+      addr16 movsb                 # [0xfffe] = [0xffff]; SI -> 0x0000, DI -> 0xffff
+      movl %esi, %ebx
+      movl %edi, %edx
+      std
+      movl $0x300010, %edi
+      movw $0xbeef, %ax
+      stosw                        # [0x300010] = 0xbeef; EDI -= 2
+      movl %edi, %ecx
+      cld
+      movl $0x300010, %esi
+      lodsl                        # EAX = [0x300010]; ESI += 4
+      movzbl 0xfffe, %edi
+      shll $16, %edi
+      xorl %esi, %edi
+      xorl %eax, %edi
+      xorl %ebx, %edi
+      xorl %edx, %edi
+      xorl %ecx, %edi
+      movl %edi, %eax
+      ${EXIT}`;
+    const bin = assemble(src);
+    const results = [];
+    for (const engine of ['interp', 'bt'] as const) {
+      const m = engine === 'bt' ? btMachine(EAGER) : createMachine({ memoryMiB: 16, engine });
+      m.loadFlat(bin, 0x100000);
+      expect(m.run(10_000).reason).toBe('exit');
+      results.push(m.cpu.st[R_EDI] >>> 0);
+    }
+    const esi = 0x300014, eax = 0xbeef, ebx = 0x12340000, edx = 0x5678ffff, ecx = 0x30000e;
+    const want = ((0xab << 16) ^ esi ^ eax ^ ebx ^ edx ^ ecx) >>> 0;
+    expect(results).toEqual([want, want]);
+  });
+});

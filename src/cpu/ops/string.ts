@@ -11,7 +11,9 @@
  *   MOVS/STOS/LODS; for CMPS/SCAS, F3 is REPE (stop when ZF = 0) and F2 REPNE (stop when ZF = 1),
  *   checked after (E)CX is decremented, which is tested first (SDM "REP" operation).
  *
- * Each instruction is one helper. It updates the registers after every element (or bulk chunk),
+ * MOVS, STOS and LODS without a prefix are plain micro-ops (a load and/or a store, then the index
+ * registers ± the element size by DF) — compilers emit them in byte-copy loops, and the translator
+ * then keeps such loops in wasm. Every other form is one helper. It updates the registers after every element (or bulk chunk),
  * so a fault in the middle leaves (E)CX/(E)SI/(E)DI describing the completed iterations, with EIP
  * still on the instruction: the restart continues where it stopped (SDM Vol. 3 §6.6, "REP string
  * instructions ... are restartable"). Long runs stop after a work budget and return 1; the emitter
@@ -32,6 +34,7 @@ import { read16, read32, read8, write16, write32, write8 } from '../memory.js';
 import type { Cpu } from '../state.js';
 import { def, type EmitCtx } from '../table.js';
 import { U } from '../uops.js';
+import { loadMem, loadReg, storeMem, storeReg } from './common.js';
 
 export const K_MOVS = 0, K_CMPS = 1, K_STOS = 2, K_LODS = 3, K_SCAS = 4;
 
@@ -315,9 +318,34 @@ const H_STRING = defHelper('string', (cpu, _a, _b, imm) => stringOp(cpu, imm));
 const NAMES = ['movs', 'cmps', 'stos', 'lods', 'scas'];
 const OPS = [0xa4, 0xa6, 0xaa, 0xac, 0xae];
 
+/**
+ * MOVS / STOS / LODS without REP as micro-ops: the same effect as stringOp's REP_NONE case. The
+ * index registers change after the accesses (deferred writes), so a fault leaves them untouched.
+ */
+function emitPlainString(b: Builder, i: Insn, kind: number, size: number): void {
+  const bits = size * 8, abits = i.a32 ? 32 : 16;
+  // delta = DF ? -size : size = size - (DF << log2(2 * size)); EFLAGS.DF is never lazy
+  const df = b.opi(U.ANDI, b.opi(U.SHRI, loadReg(b, S_EFLAGS, 32), 10), 1);
+  const delta = b.op2(U.SUB, b.imm(size), b.opi(U.SHLI, df, size === 1 ? 1 : size === 2 ? 2 : 3));
+  const si = kind === K_STOS ? -1 : loadReg(b, R_ESI, abits);
+  const di = kind === K_LODS ? -1 : loadReg(b, R_EDI, abits);
+  if (kind === K_LODS) {
+    storeReg(b, R_EAX, bits, loadMem(b, i.seg, si, bits));
+  } else {
+    const v = kind === K_MOVS ? loadMem(b, i.seg, si, bits) : loadReg(b, R_EAX, bits);
+    storeMem(b, SEG_ES, di, bits, v);
+  }
+  if (si >= 0) storeReg(b, R_ESI, abits, b.op2(U.ADD, si, delta));
+  if (di >= 0) storeReg(b, R_EDI, abits, b.op2(U.ADD, di, delta));
+}
+
 function emitString(kind: number) {
   return (b: Builder, i: Insn, _ctx: EmitCtx): void => {
     const size = (i.op & 1) === 0 ? 1 : i.o32 ? 4 : 2;
+    if (i.rep === REP_NONE && (kind === K_MOVS || kind === K_STOS || kind === K_LODS)) {
+      emitPlainString(b, i, kind, size);
+      return;
+    }
     let rep = i.rep;
     if (rep !== REP_NONE && kind !== K_CMPS && kind !== K_SCAS) rep = 1; // F2 acts as REP too
     const r = b.call(H_STRING, 0, 0, stringImm(kind, size, i.a32, rep, i.seg));
