@@ -35,7 +35,7 @@ import {
   checkInnerStack, deliverInterrupt, frameEsp, frameFromCurrentStack, frameFromDescriptor, framePush, INT_ICEBP,
   INT_SOFTWARE, tssOut, tssStack,
 } from '../interrupts.js';
-import { effAddr, exitHelper, exitTo, loadMem, loadRM, rmAddr, Stack, storeMem, storeReg, vsize } from './common.js';
+import { effAddr, exitHelper, exitTo, loadMem, loadReg, loadRM, rmAddr, Stack, storeMem, storeReg, vsize } from './common.js';
 import { H_UD } from './move.js';
 
 const D_CS: RawDescriptor = { lo: 0, hi: 0, addr: 0 };
@@ -430,8 +430,6 @@ def(0xf1, 'int1', 0, (b, _i, ctx) => { b.call(H_INT1, 0, 0, ctx.nextEip); exitHe
 
 // ---------------------------------------------------------------- segment register moves
 
-/** Selector of segment register `seg` (zero-extended). */
-const H_GETSEL = defHelper('get_sel', (cpu, _a, _b, seg) => cpu.st[segSlot(seg, SEG_SEL)] & 0xffff);
 /** Load ES/DS/FS/GS (imm = register). */
 const H_LOADSEG = defHelper('load_seg', (cpu, sel, _b, seg) => { loadSegment(cpu, seg, sel & 0xffff); return 0; });
 /** MOV SS / POP SS: load SS, inhibit interrupts for one instruction (SDM Vol. 2 "MOV"), end the block. */
@@ -448,8 +446,9 @@ const H_LOADSS = defHelper('load_ss', (cpu, sel, _b, nextEip) => {
   return 0;
 });
 
+/** Selector of segment register `seg`, zero-extended: a read of its state slot (no helper call). */
 function getSel(b: Builder, seg: number): number {
-  return b.call(H_GETSEL, 0, 0, seg);
+  return b.opi(U.ANDI, loadReg(b, segSlot(seg, SEG_SEL), 32), 0xffff);
 }
 
 // MOV r/m16, Sreg (8C): a register destination with 32-bit operand size gets the zero-extended
