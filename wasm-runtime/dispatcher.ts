@@ -24,7 +24,7 @@
  */
 import {
   CR0_PE, F_IF, F_TF, F_VM, RT_ATTN, RT_CHAIN, RT_CHAIN_HITS, RT_DISPATCHES, RT_HASH, RT_HASH_BITS, RT_LAST_EXIT, S_CPL, S_CR0, S_EFLAGS, S_EIP,
-  S_HALTED, S_INHIBIT_IRQ, S_IRQ_PENDING, SEG_ATTR, SEG_BASE, SEG_CS, SEG_SS, STATE_BASE,
+  S_HALTED, S_INHIBIT_IRQ, S_IRQ_PENDING, SEG_ATTR, SEG_BASE, SEG_CS, SEG_DS, SEG_ES, SEG_HI, SEG_LO, SEG_SS, STATE_BASE,
   TLB_BASE, TLB_READ_SUP, TLB_READ_USER, segSlot,
 } from '../src/cpu/layout.js';
 import { Op, WasmWriter, I32, assembleModule } from '../src/jit/wasm.js';
@@ -36,14 +36,14 @@ export const RUN_MISS = 0, RUN_BUDGET = 1, RUN_ATTN = 2, RUN_HALT = 3, RUN_IRQ =
 /** Multiplicative hash of a block key into the RT_HASH table (must match hashIndex below). */
 export const HASH_MUL = 0x9e3779b1 | 0;
 export function hashIndex(host: number, mode: number): number {
-  return Math.imul(host ^ (mode << 26), HASH_MUL) >>> (32 - RT_HASH_BITS);
+  return Math.imul(host ^ (mode << 25), HASH_MUL) >>> (32 - RT_HASH_BITS);
 }
 
 const slot = (k: number): number => STATE_BASE + 4 * k;
 
 /**
  * Push the block-key mode bits exactly as block.ts currentMode computes them: CS.D (1), SS.B (2),
- * real or virtual-8086 mode (4), CPL << 3, EFLAGS.TF (32). Also exported as `mode()` so a test can
+ * real or virtual-8086 mode (4), CPL << 3, EFLAGS.TF (32), flat CS/DS/ES/SS (64). Also exported as `mode()` so a test can
  * compare the two for arbitrary states.
  */
 function emitMode(w: WasmWriter): void {
@@ -54,6 +54,14 @@ function emitMode(w: WasmWriter): void {
   w.i32(2); w.op(Op.i32_shl); w.op(Op.i32_or);
   w.load32(slot(S_CPL)); w.i32(3); w.op(Op.i32_shl); w.op(Op.i32_or);
   w.load32(slot(S_EFLAGS)); w.i32(F_TF); w.op(Op.i32_and); w.i32(3); w.op(Op.i32_shr_u); w.op(Op.i32_or);
+  // MODE_FLAT (64): (base | lo | ~hi) == 0 for CS, DS, ES and SS
+  w.i32(0);
+  for (const sg of [SEG_CS, SEG_DS, SEG_ES, SEG_SS]) {
+    w.load32(slot(segSlot(sg, SEG_BASE))); w.op(Op.i32_or);
+    w.load32(slot(segSlot(sg, SEG_LO))); w.op(Op.i32_or);
+    w.load32(slot(segSlot(sg, SEG_HI))); w.i32(-1); w.op(Op.i32_xor); w.op(Op.i32_or);
+  }
+  w.op(Op.i32_eqz); w.i32(6); w.op(Op.i32_shl); w.op(Op.i32_or);
 }
 
 /**
@@ -139,7 +147,7 @@ export function buildDispatcher(memoryPages: number): Uint8Array<ArrayBuffer> {
   emitMode(w);
   w.set(L_MODE);
   // ---- hash probe
-  w.get(L_HOST); w.get(L_MODE); w.i32(26); w.op(Op.i32_shl); w.op(Op.i32_xor); w.i32(HASH_MUL); w.op(Op.i32_mul);
+  w.get(L_HOST); w.get(L_MODE); w.i32(25); w.op(Op.i32_shl); w.op(Op.i32_xor); w.i32(HASH_MUL); w.op(Op.i32_mul);
   w.i32(32 - RT_HASH_BITS); w.op(Op.i32_shr_u); w.i32(5); w.op(Op.i32_shl); w.set(L_ENT);
   w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 0); w.get(L_HOST); w.op(Op.i32_ne);
   w.get(L_ENT); w.mem(Op.i32_load, 2, RT_HASH + 4); w.get(L_MODE); w.op(Op.i32_ne); w.op(Op.i32_or);

@@ -9,7 +9,7 @@ import { Builder } from './builder.js';
 import { decode, Insn, NEED_MORE, TOO_LONG, type ByteSource } from './decode.js';
 import { EXC_GP, EXC_UD, raise } from './exceptions.js';
 import { defHelper } from './helpers.js';
-import { RAM_BASE, CR0_PE, F_TF, F_VM, S_CPL, S_CR0, S_EFLAGS, SEG_ATTR, SEG_BASE, SEG_CS, SEG_HI, SEG_SS, segSlot } from './layout.js';
+import { RAM_BASE, CR0_PE, F_TF, F_VM, S_CPL, S_CR0, S_EFLAGS, SEG_ATTR, SEG_BASE, SEG_CS, SEG_DS, SEG_ES, SEG_HI, SEG_LO, SEG_SS, segSlot } from './layout.js';
 import { lastPhys, translate } from './paging.js';
 import type { Cpu } from './state.js';
 import { entryFor, formatOf, type EmitCtx } from './table.js';
@@ -22,7 +22,20 @@ export const MAX_BLOCK_INSNS = 64;
 export const MODE_CODE32 = 1, MODE_STACK32 = 2, MODE_REAL = 4; // CPL in bits 3-4
 /** EFLAGS.TF: single-step, blocks are one instruction long and each is followed by a #DB trap. */
 export const MODE_TF = 32;
-export const MODE_BITS = 64;
+/**
+ * CS, DS, ES and SS are all flat (base 0, valid offsets 0..4 GiB - 1): compiled code skips their
+ * limit checks and base additions (an access that wraps past 4 GiB crosses a page, so it still takes
+ * the slow path, which checks everything). Interpretation ignores it.
+ */
+export const MODE_FLAT = 64;
+export const MODE_BITS = 128;
+const flatSeg = (st: Int32Array, sg: number): boolean =>
+  (st[segSlot(sg, SEG_BASE)] | st[segSlot(sg, SEG_LO)] | ~st[segSlot(sg, SEG_HI)]) === 0;
+
+/** True when CS, DS, ES and SS have base 0 and cover 0..0xFFFFFFFF (MODE_FLAT). */
+export function segmentsFlat(st: Int32Array): boolean {
+  return flatSeg(st, SEG_CS) && flatSeg(st, SEG_DS) && flatSeg(st, SEG_ES) && flatSeg(st, SEG_SS);
+}
 
 export function currentMode(cpu: Cpu): number {
   const st = cpu.st;
@@ -32,6 +45,7 @@ export function currentMode(cpu: Cpu): number {
   const fl = st[S_EFLAGS];
   if ((st[S_CR0] & CR0_PE) === 0 || (fl & F_VM) !== 0) m |= MODE_REAL;
   if (fl & F_TF) m |= MODE_TF;
+  if (segmentsFlat(st)) m |= MODE_FLAT;
   return m | (st[S_CPL] << 3);
 }
 

@@ -2,6 +2,7 @@
  * One batch of hot blocks → one wasm module (bytes). Pure data in, bytes out, so the same code runs
  * on the main thread (synchronous compilation) and in the compile worker (compile-worker.ts).
  */
+import { MODE_FLAT } from '../cpu/block.js';
 import { UOP_WORDS } from '../cpu/uops.js';
 import { BinaryenEmitter, binaryen, newBlockModule, type ModuleImports } from './binaryen.js';
 import { BlockCompiler, IMPORTS, N_IMPORTS, T_FN, TYPES, type BlockPlace } from './codegen.js';
@@ -67,7 +68,7 @@ export class BatchCompiler {
       codes.push(code);
       places.push({
         slot: b.slot, linPage: ((b.csBase + b.eip) | 0) >>> 12, csBase: b.csBase, chain: s.chain, codeLines: s.codeLines,
-        eip: b.eip, gen: b.gen, sibling, profile: s.profile,
+        eip: b.eip, gen: b.gen, sibling, profile: s.profile, flat: (b.mode & MODE_FLAT) !== 0,
       });
     }
     const r = s.backend === 'binaryen' ? this.binaryenModule(blocks, codes, places, s) : this.directModule(blocks, codes, places, s);

@@ -35,7 +35,7 @@ import { CC_ADC, CC_ADD, CC_DEC, CC_INC, CC_KIND_MASK, CC_LOGIC, CC_SBB, CC_SUB 
 import {
   F_ARITH, F_CF, F_FIXED, RT_KIND_MASK, S_CC_MASK, S_CC_OP, S_CC_RES, S_CC_SRC1, S_CC_SRC2, S_EFLAGS, S_EIP,
   S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_ATTN, RT_CUR_FN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_ICACHE, RT_ICACHE_ENTRY, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
-  TLB_WRITE_SUP, TLB_WRITE_USER, TLB_CODE_WRITE_SUP, TLB_CODE_WRITE_USER, RT_LINES, RAM_BASE, segSlot,
+  TLB_WRITE_SUP, TLB_WRITE_USER, TLB_CODE_WRITE_SUP, TLB_CODE_WRITE_USER, RT_LINES, RAM_BASE, SEG_DS, segSlot,
 } from '../cpu/layout.js';
 import { U, UOP_WORDS } from '../cpu/uops.js';
 import { I32, Op, WasmWriter, type Emitter, type FuncType, type ImportFunc } from './wasm.js';
@@ -124,6 +124,8 @@ export interface BlockPlace {
   codeLines?: boolean;
   /** Debugging: count entries into the block (RT_CHAIN entry word +20). */
   profile?: boolean;
+  /** The block's mode has MODE_FLAT: CS/DS/ES/SS accesses need no limit check or base (until a helper call). */
+  flat?: boolean;
 }
 
 export interface CodegenStats { functions: number; wasmBytes: number; inlineCondStatic: number; inlineCondDynamic: number }
@@ -163,6 +165,8 @@ export class BlockCompiler {
   private regDirty = new Uint8Array(8);
   private segCached = new Uint8Array(6);
   private curEip = 0;
+  /** CS/DS/ES/SS are known flat here (MODE_FLAT, and no helper call yet: helpers may load segments). */
+  private flat = false;
   private place!: BlockPlace;
   private canChain = false;
   /** Label of the loop around the body when the block jumps back to itself, else -1. */
@@ -214,6 +218,7 @@ export class BlockCompiler {
     this.regCached.fill(0);
     this.regDirty.fill(0);
     this.segCached.fill(0);
+    this.flat = place.flat === true;
     const n = code.length / UOP_WORDS;
     if (this.insnOfOp.length < n) this.insnOfOp = new Int32Array(n * 2);
     if (this.tempBase.length < nInsn + 1) {
@@ -269,8 +274,8 @@ export class BlockCompiler {
         else if (op === U.LDR8) r = a & 3;
         else if (op === U.STR32 || op === U.STR16) { r = a < 8 ? a : -1; wr = true; }
         else if (op === U.STR8) { r = a & 3; wr = true; }
-        else if ((op === U.LD8 || op === U.LD16 || op === U.LD32) && code[p + 3] !== SEG_NONE) this.seg(code[p + 3]);
-        else if ((op === U.ST8 || op === U.ST16 || op === U.ST32) && code[p + 4] !== SEG_NONE) this.seg(code[p + 4]);
+        else if ((op === U.LD8 || op === U.LD16 || op === U.LD32) && this.segChecked(code[p + 3])) this.seg(code[p + 3]);
+        else if ((op === U.ST8 || op === U.ST16 || op === U.ST32) && this.segChecked(code[p + 4])) this.seg(code[p + 4]);
         if (r >= 0 && !this.regCached[r]) {
           w.i32(0); w.mem(Op.i32_load, 2, slot(r)); w.set(L_REG + r);
           this.regCached[r] = 1;
@@ -418,6 +423,7 @@ export class BlockCompiler {
           this.regCached.fill(0);
           this.segCached.fill(0);
           this.known = null;
+          this.flat = false;
           this.noteSmc();
           break;
         case U.SKIPZ: case U.SKIPNZ: {
@@ -675,10 +681,15 @@ export class BlockCompiler {
 
   // ---------------------------------------------------------------- memory
 
+  /** Does an access through `seg` need the segment cache (base, limit check)? */
+  private segChecked(seg: number): boolean {
+    return seg !== SEG_NONE && !(this.flat && seg <= SEG_DS);
+  }
+
   /** Leaves the linear address in L_LIN; branches to `slow` if the segment check fails. */
   private linear(off: number, seg: number, size: number, slow: number): void {
     const w = this.w;
-    if (seg === SEG_NONE) { w.get(off); w.set(L_LIN); return; }
+    if (!this.segChecked(seg)) { w.get(off); w.set(L_LIN); return; }
     // Valid offsets are [lo, hi] (memory.ts linear(); SDM Vol. 3 §5.3): off < lo or off + size - 1 > hi → slow path (raises).
     const l = L_SEG + seg * 3;
     w.get(off); w.get(l + 1); w.op(Op.i32_lt_u); w.brIf(slow);
@@ -705,7 +716,7 @@ export class BlockCompiler {
 
   private load(d: number, off: number, seg: number, size: number): void {
     const w = this.w;
-    if (seg !== SEG_NONE) this.seg(seg);
+    if (this.segChecked(seg)) this.seg(seg);
     const done = w.block(I32);
     const slow = w.block();
     this.linear(off, seg, size, slow);
@@ -724,7 +735,7 @@ export class BlockCompiler {
 
   private store(off: number, v: number, seg: number, size: number): void {
     const w = this.w;
-    if (seg !== SEG_NONE) this.seg(seg);
+    if (this.segChecked(seg)) this.seg(seg);
     const done = w.block();
     const slow = w.block();
     this.linear(off, seg, size, slow);

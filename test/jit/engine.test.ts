@@ -176,14 +176,26 @@ describe('dispatcher', () => {
     const st = m.cpu.st, e = bt(m);
     let x = 12345;
     const rnd = (): number => { x = (Math.imul(x, 1103515245) + 12345) | 0; return x; };
+    const seen = new Set<number>();
     for (let i = 0; i < 2000; i++) {
       st[L.segSlot(L.SEG_CS, L.SEG_ATTR)] = rnd() & 0x1ffff;
       st[L.segSlot(L.SEG_SS, L.SEG_ATTR)] = rnd() & 0x1ffff;
       st[L.S_CR0] = rnd();
       st[L.S_EFLAGS] = rnd();
       st[L.S_CPL] = rnd() & 3;
+      // segment caches: mostly flat (base 0, 0..4 GiB), sometimes one field of one register off
+      for (const sg of [L.SEG_ES, L.SEG_CS, L.SEG_SS, L.SEG_DS, L.SEG_FS]) {
+        st[L.segSlot(sg, L.SEG_BASE)] = 0; st[L.segSlot(sg, L.SEG_LO)] = 0; st[L.segSlot(sg, L.SEG_HI)] = -1;
+      }
+      if ((rnd() & 3) !== 0) {
+        const sg = [L.SEG_ES, L.SEG_CS, L.SEG_SS, L.SEG_DS, L.SEG_FS][(rnd() >>> 8) % 5];
+        const f = [L.SEG_BASE, L.SEG_LO, L.SEG_HI][(rnd() >>> 8) % 3];
+        st[L.segSlot(sg, f)] = (rnd() & 1) ? rnd() : f === L.SEG_HI ? 0xffff : 0x10;
+      }
       expect(e.modeFn()).toBe(currentMode(m.cpu));
+      seen.add(currentMode(m.cpu) & 64);
     }
+    expect([...seen].sort()).toEqual([0, 64]); // both flat and not flat were compared
   });
 });
 
