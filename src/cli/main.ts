@@ -106,7 +106,7 @@ export async function main(argv: string[]): Promise<number> {
   if (a.stats) {
     const mips = total / seconds / 1e6;
     process.stderr.write(`[x86vm] engine=${a.engine} instructions=${total} time=${seconds.toFixed(3)}s MIPS=${mips.toFixed(1)} ` +
-      `blocks=${m.cache.stats.blocksTranslated} cache-hits=${m.cache.stats.hits} misses=${m.cache.stats.misses} invalidations=${m.cache.stats.invalidations}\n`);
+      `blocks=${m.cache.stats.blocksTranslated} cache-hits=${m.cache.stats.hits} misses=${m.cache.stats.misses} invalidations=${m.cache.stats.invalidations} revived=${m.cache.stats.revived}\n`);
     process.stderr.write(engineStatsReport(m.engine));
   }
   switch (r.reason) {

@@ -78,8 +78,11 @@ export class Interpreter {
       this.cache.stats.misses++;
       st[S_INSN_EIP] = eip;
       const one = this.host.trace !== null || this.singleStep;
-      b = buildBlock(cpu, eip, mode, one ? 1 : undefined);
-      if (!one) this.cache.insert(b);
+      b = one ? undefined : this.cache.revive(key, eip, csBase);
+      if (b === undefined) {
+        b = buildBlock(cpu, eip, mode, one ? 1 : undefined);
+        if (!one) this.cache.insert(b);
+      }
     } else {
       this.cache.stats.hits++;
     }

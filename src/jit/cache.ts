@@ -6,6 +6,12 @@
  * code lose their TLB fast-write permission, so stores to them take the slow path, which asks
  * codeWritten() — and that only invalidates blocks whose bytes were really written. Data that
  * merely shares a page with code costs one line lookup per store, not a retranslation.
+ *
+ * Revival: a dropped block keeps a copy of its bytes for a while (a few per key, bounded in total).
+ * When the same address is looked up again in the same mode and its bytes are back to what they
+ * were — code that cycles through a few versions, a page reloaded with the same code — the old
+ * translation is reused instead of decoding again (translation is a function of bytes, EIP, CS base
+ * and mode only). Its compiled code is gone; it starts over as cold.
  */
 import type { Block } from '../cpu/block.js';
 import { CODE_LINE_SHIFT, RAM_BASE, S_SMC_HIT } from '../cpu/layout.js';
@@ -20,7 +26,12 @@ export interface CacheStats {
   invalidations: number;
   codeWritesChecked: number;
   evictions: number;
+  /** Dropped blocks reused because their bytes were written back unchanged. */
+  revived: number;
 }
+
+/** Dropped blocks remembered per key, and in all. */
+const DEAD_PER_KEY = 4, DEAD_MAX = 8192;
 
 export class CodeCache implements CodeWatcher {
   private map = new Map<number, Block>();
@@ -28,7 +39,12 @@ export class CodeCache implements CodeWatcher {
   private pages = new Map<number, Block[]>();
   /** Number of live blocks covering each 64-byte line of RAM (saturates at 255). */
   private lineCount: Uint8Array;
-  readonly stats: CacheStats = { blocksTranslated: 0, lookups: 0, hits: 0, misses: 0, invalidations: 0, codeWritesChecked: 0, evictions: 0 };
+  readonly stats: CacheStats = { blocksTranslated: 0, lookups: 0, hits: 0, misses: 0, invalidations: 0, codeWritesChecked: 0, evictions: 0, revived: 0 };
+  /** Dropped blocks (with the bytes they were translated from), by key, for revive(). */
+  private dead = new Map<number, Block[]>();
+  private deadCount = 0;
+  /** The bytes each live block was translated from (kept only while it lives or is remembered dead). */
+  private bytesOf = new WeakMap<Block, Uint8Array>();
   /** Called for each block that is dropped (the translator frees its compiled code). */
   onInvalidate: ((b: Block) => void) | null = null;
   /** Upper bound on live blocks; beyond it the whole cache is flushed (simple, bounded memory). */
@@ -60,11 +76,48 @@ export class CodeCache implements CodeWatcher {
   }
 
   insert(b: Block): void {
+    this.register(b);
+    this.stats.blocksTranslated++;
+    if (b.phys2 < 0 && b.phys + b.byteLen <= this.cpu.ramBytes) {
+      const at = RAM_BASE + b.phys;
+      this.bytesOf.set(b, this.cpu.u8.slice(at, at + b.byteLen));
+    }
+  }
+
+  /**
+   * A dropped block for this key, EIP and CS base whose bytes in RAM are again exactly the ones it
+   * was translated from: put it back (as a cold block) and return it.
+   */
+  revive(key: number, eip: number, csBase: number): Block | undefined {
+    const list = this.dead.get(key);
+    if (!list) return undefined;
+    const u8 = this.cpu.u8;
+    for (let k = list.length - 1; k >= 0; k--) {
+      const b = list[k];
+      if (b.eip !== eip || b.csBase !== csBase) continue;
+      const bytes = this.bytesOf.get(b)!;
+      const at = RAM_BASE + b.phys;
+      let same = true;
+      for (let i = 0; i < bytes.length; i++) if (u8[at + i] !== bytes[i]) { same = false; break; }
+      if (!same) continue;
+      list.splice(k, 1);
+      if (list.length === 0) this.dead.delete(key);
+      this.deadCount--;
+      b.valid = true;
+      b.execCount = 0;
+      b.compiled = -1;
+      this.register(b);
+      this.stats.revived++;
+      return b;
+    }
+    return undefined;
+  }
+
+  private register(b: Block): void {
     if (this.map.size >= this.maxBlocks) this.flush();
     const old = this.map.get(b.key);
     if (old) this.drop(old);
     this.map.set(b.key, b);
-    this.stats.blocksTranslated++;
     this.forEachRange(b, (page, start, end) => {
       if (page >= this.cpu.codePage.length) return; // ROM: never written
       let list = this.pages.get(page);
@@ -127,11 +180,25 @@ export class CodeCache implements CodeWatcher {
       }
     });
     if (this.onInvalidate) this.onInvalidate(b);
+    this.remember(b);
+  }
+
+  /** Keep a dropped block for revive() (bounded: a few per key, DEAD_MAX in all). */
+  private remember(b: Block): void {
+    if (!this.bytesOf.has(b)) return;
+    if (this.deadCount >= DEAD_MAX) { this.dead.clear(); this.deadCount = 0; }
+    let list = this.dead.get(b.key);
+    if (!list) { list = []; this.dead.set(b.key, list); }
+    if (list.length >= DEAD_PER_KEY) { list.shift(); this.deadCount--; }
+    list.push(b);
+    this.deadCount++;
   }
 
   /** Drop everything (size limit, or an explicit reset). */
   flush(): void {
     for (const b of [...this.map.values()]) { this.drop(b); this.stats.evictions++; }
+    this.dead.clear();
+    this.deadCount = 0;
     this.map.clear();
     this.pages.clear();
     this.lineCount.fill(0);

@@ -43,6 +43,37 @@ describe('self-modifying code', () => {
     expect(s.blocksCompiled).toBeGreaterThan(5);
   });
 
+  it('code that cycles between two versions reuses their translations (revival), with the same results', () => {
+    // The immediate of the ADD in f toggles 5 <-> 7 before every call: each version comes back.
+    const src = `
+      movl $0x200000, %esp
+      xorl %eax, %eax
+      movl $1000, %ecx
+    1:
+      xorb $2, f+2
+      call f
+      loop 1b
+      ${EXIT}
+      .balign 64
+    f:
+      addl $5, %eax
+      roll $1, %eax
+      ret`;
+    const bin = assemble(src);
+    const out: number[] = [];
+    for (const engine of ['interp', 'bt'] as const) {
+      const m = engine === 'bt' ? btMachine({ threshold: 2 }) : createMachine({ memoryMiB: 16, engine });
+      m.loadFlat(bin, 0x100000);
+      const r = m.run(1_000_000);
+      expect(r.reason, r.message).toBe('exit');
+      expect(m.cache.stats.revived).toBeGreaterThan(900);
+      expect(m.cache.stats.blocksTranslated).toBeLessThan(100);
+      out.push(m.cpu.st[R_EDI], m.instructions);
+    }
+    expect(out[2]).toBe(out[0]);
+    expect(out[3]).toBe(out[1]);
+  });
+
   it('stores next to code (other 64-byte lines of a code page) do not invalidate it', () => {
     const src = `
       xorl %eax, %eax
