@@ -102,6 +102,8 @@ export class BinaryenEmitter implements Emitter {
   private labels = 0;
   /** After br/return/unreachable the rest of the frame is dead: values may be left on the stack. */
   private dead = false;
+  /** Saved states for rewind(), by mark number (per function). */
+  private marks: { frame: Frame; stmts: number; stack: Ref[]; dead: boolean }[] = [];
 
   /** Start a function body in module `m` with these parameters (locals follow via locals()). */
   begin(m: Module, callees: Callee[], paramTypes: Type[]): void {
@@ -112,6 +114,7 @@ export class BinaryenEmitter implements Emitter {
     this.localTypes = paramTypes.slice();
     this.labels = 0;
     this.dead = false;
+    this.marks.length = 0;
     this.frames = [this.frame(Kind.Block, this.B.none, 0)];
   }
 
@@ -144,6 +147,15 @@ export class BinaryenEmitter implements Emitter {
 
   /** Append a statement, spilling pending stack values first so they keep their evaluation order. */
   private stmt(e: Ref): void {
+    this.spill();
+    this.top().stmts.push(e);
+  }
+
+  /**
+   * Evaluate the values pending on this frame's stack now, into fresh locals (constants stay): what
+   * comes next (a statement, a nested block) must run after them, as in the stack order.
+   */
+  private spill(): void {
     const f = this.top(), B = this.B, m = this.m, st = this.stack;
     for (let k = f.base; k < st.length; k++) {
       const v = st[k];
@@ -154,7 +166,6 @@ export class BinaryenEmitter implements Emitter {
       f.stmts.push(m.local.set(l, v));
       st[k] = m.local.get(l, t);
     }
-    f.stmts.push(e);
   }
 
   private valType(t: number): Type { return t === I32 ? this.B.i32 : t === I64 ? this.B.i64 : this.B.none; }
@@ -166,7 +177,7 @@ export class BinaryenEmitter implements Emitter {
   get(l: number): void { this.push(this.m.local.get(l, this.localTypes[l])); }
   set(l: number): void { this.stmt(this.m.local.set(l, this.pop())); }
   tee(l: number): void { this.push(this.m.local.tee(l, this.pop(), this.localTypes[l])); }
-  load32(addr: number): void { this.push(this.m.i32.load(addr, 4, this.m.i32.const(0), MEM)); }
+  load32(addr: number): void { this.i32(0); this.mem(Op.i32_load, 2, addr); }
 
   mem(o: number, align: number, offset: number): void {
     const m = this.m, a = 1 << align;
@@ -254,8 +265,7 @@ export class BinaryenEmitter implements Emitter {
   if_(type = 0x40): number { return this.open(Kind.If, type, this.pop()); }
 
   private open(kind: Kind, type: number, cond: Ref): number {
-    // a pending value below the new frame must be evaluated before it (and may be used after it)
-    if (this.stack.length > this.top().base) this.stmt(this.m.nop());
+    this.spill(); // a value pending below the new frame is computed before it (and may be used after it)
     this.frames.push(this.frame(kind, this.valType(type), cond));
     this.dead = false;
     return this.frames.length - 1;
@@ -329,17 +339,16 @@ export class BinaryenEmitter implements Emitter {
   }
 
   mark(): number {
-    if (this.frames.length !== 1 && this.top().stmts.length > 0xfffff) throw new Error('binaryen emitter: mark too deep');
-    return (this.frames.length * 0x100000 + this.top().stmts.length) * 0x400 + this.stack.length;
+    this.marks.push({ frame: this.top(), stmts: this.top().stmts.length, stack: this.stack.slice(), dead: this.dead });
+    return this.marks.length - 1;
   }
 
   rewind(mark: number): void {
-    const sl = mark % 0x400, rest = Math.floor(mark / 0x400);
-    const frames = Math.floor(rest / 0x100000), stmts = rest % 0x100000;
-    if (frames !== this.frames.length) throw new Error('binaryen emitter: rewind across a block');
-    this.top().stmts.length = stmts;
-    this.stack.length = sl;
-    this.dead = false;
+    const k = this.marks[mark];
+    if (!k || k.frame !== this.top()) throw new Error('binaryen emitter: rewind across a block');
+    k.frame.stmts.length = k.stmts;
+    this.stack = k.stack.slice(); // spills after the mark replaced entries below it
+    this.dead = k.dead;
   }
 }
 

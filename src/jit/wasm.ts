@@ -2,7 +2,7 @@
  * A minimal WebAssembly binary writer. It builds the runtime modules (wasm-runtime/) and is the
  * translator's `direct` back end: the same code generator, bytes written straight into a buffer
  * instead of Binaryen IR. Binaryen (binaryen.ts) is the default back end; this one stays because it
- * costs a few µs per block and nothing at start-up (binaryen.js loads in ≈ 0.5 s), which makes the
+ * costs a few µs per block and nothing at start-up (binaryen.js takes ≈ 0.1 s to load), which makes the
  * two measurable against each other (bench/bt-vs-interp.ts, src/jit/README.md). Instructions are
  * appended in execution (post-)order, structured control is begin/end; V8 validates every module.
  *
