@@ -805,20 +805,30 @@ function trig(cpu: Cpu, which: 'sin' | 'cos'): void {
   status(cpu, fx.c1 && !blocked() ? 1 : 0, SW_C2, 0);
 }
 
-function fsincosInsn(cpu: Cpu): void {
+/**
+ * FSINCOS, FPTAN and FXTRACT replace ST(0) and push a second result. An empty ST(0) is stack underflow
+ * (C1 = 0), a full stack (ST(7) in use) stack overflow (C1 = 1); the masked response writes the
+ * indefinite to ST(0) and pushes it too. True when one of them happened (the instruction is done).
+ */
+function stackFaultReplacePush(cpu: Cpu): boolean {
   const st = cpu.st;
   if (isEmpty(st, 0)) {
     underflow();
     if (!blocked()) { writeST(cpu, 0, F80.indefinite()); push(cpu, F80.indefinite()); }
     status(cpu, 0);
-    return;
+    return true;
   }
   if (!isEmpty(st, 7)) {
     overflowed();
     if (!blocked()) { writeST(cpu, 0, F80.indefinite()); push(cpu, F80.indefinite()); }
     status(cpu, 1);
-    return;
+    return true;
   }
+  return false;
+}
+
+function fsincosInsn(cpu: Cpu): void {
+  if (stackFaultReplacePush(cpu)) return;
   const x = readST(cpu, 0);
   if (trigOutOfRange(x)) { status(cpu, -1, SW_C2, SW_C2); return; }
   const [s, c] = fsincos(x, 'both');
@@ -827,19 +837,7 @@ function fsincosInsn(cpu: Cpu): void {
 }
 
 function fptan(cpu: Cpu): void {
-  const st = cpu.st;
-  if (isEmpty(st, 0)) {
-    underflow();
-    if (!blocked()) { writeST(cpu, 0, F80.indefinite()); push(cpu, F80.indefinite()); }
-    status(cpu, 0);
-    return;
-  }
-  if (!isEmpty(st, 7)) {
-    overflowed();
-    if (!blocked()) { writeST(cpu, 0, F80.indefinite()); push(cpu, F80.indefinite()); }
-    status(cpu, 1);
-    return;
-  }
+  if (stackFaultReplacePush(cpu)) return;
   const x = readST(cpu, 0);
   if (trigOutOfRange(x)) { status(cpu, -1, SW_C2, SW_C2); return; }
   const t = ftan(x);
@@ -853,19 +851,7 @@ function fptan(cpu: Cpu): void {
 }
 
 function fxtract(cpu: Cpu): void {
-  const st = cpu.st;
-  if (isEmpty(st, 0)) {
-    underflow();
-    if (!blocked()) { writeST(cpu, 0, F80.indefinite()); push(cpu, F80.indefinite()); }
-    status(cpu, 0);
-    return;
-  }
-  if (!isEmpty(st, 7)) {
-    overflowed();
-    if (!blocked()) { writeST(cpu, 0, F80.indefinite()); push(cpu, F80.indefinite()); }
-    status(cpu, 1);
-    return;
-  }
+  if (stackFaultReplacePush(cpu)) return;
   const [e, s] = xtract(readST(cpu, 0));
   if (!blocked()) { writeST(cpu, 0, e); push(cpu, s); }
   status(cpu, 0);
