@@ -52,13 +52,19 @@ compile() { # src obj
     esac
 }
 
+compile_dir() { # dir prefix array: compile dir/*.{c,S} into $OUT/obj/PREFIX_FILE.o, appending each object to the named array
+    local -n objs_out="$3"
+    local src obj
+    for src in "$1"/*.c "$1"/*.S; do
+        [[ -e "$src" ]] || continue
+        obj="$OUT/obj/${2}_$(basename "$src").o"
+        compile "$src" "$obj"
+        objs_out+=("$obj")
+    done
+}
+
 common_objs=()
-for src in "$COMMON"/*.c "$COMMON"/*.S; do
-    [[ -e "$src" ]] || continue
-    obj="$OUT/obj/common_$(basename "$src").o"
-    compile "$src" "$obj"
-    common_objs+=("$obj")
-done
+compile_dir "$COMMON" common common_objs
 
 pids=()
 for name in "${names[@]}"; do
@@ -66,12 +72,7 @@ for name in "${names[@]}"; do
     [[ -d "$dir" ]] || { echo "build.sh: no guest '$name'" >&2; exit 2; }
     (
         objs=()
-        for src in "$dir"/*.c "$dir"/*.S; do
-            [[ -e "$src" ]] || continue
-            obj="$OUT/obj/${name}_$(basename "$src").o"
-            compile "$src" "$obj"
-            objs+=("$obj")
-        done
+        compile_dir "$dir" "$name" objs
         ld "${LDFLAGS[@]}" -o "$OUT/$name.elf" "${objs[@]}" "${common_objs[@]}"
     ) &
     pids+=($!)
