@@ -5,12 +5,12 @@
  *   tlb hit      src/cpu/memory.ts readLin32 on pages already in the software TLB, paging on (reads/s)
  *   tlb miss     flushTlb, then one readLin32 per page: every read walks the page tables (reads/s)
  *   buildBlock   the front end (src/cpu/block.ts): guest code -> micro-op block, per block
- *   bt compile   the bt engine's compile of a batch (as BinaryTranslator.compileQueue does it:
- *                dead-flag pass, BlockCompiler per block, assembleModule, WebAssembly.Module +
- *                Instance), per batch of 64 blocks and per block
+ *   bt compile   the bt engine's compile of a batch (src/jit/batch.ts, as the engine runs it:
+ *                dead-flag pass, code generation per block, module emission by Binaryen or by the
+ *                direct writer, WebAssembly.Module + Instance), per batch of 64 blocks and per block
  *
  * The blocks are the real ones of a guest (images/build/bench/dhry.elf unless --guest NAME): the
- * guest is run for a few million instructions under the interpreter and every block the front end
+ * guest is run for a few million instructions under bt and every block the front end
  * built is kept. Options: --time MS (per task, default 1000), --guest NAME.
  */
 import { readFileSync } from 'node:fs';
@@ -23,10 +23,9 @@ import { decode, Insn, type ByteSource } from '../src/cpu/decode.js';
 import { CR0_PG, S_CR0, S_CR3 } from '../src/cpu/layout.js';
 import { readLin32 } from '../src/cpu/memory.js';
 import { formatOf } from '../src/cpu/table.js';
-import { BlockCompiler, IMPORTS, N_IMPORTS, T_FN, TYPES } from '../src/jit/codegen.js';
+import { BlockCompiler } from '../src/jit/codegen.js';
 import { eliminateDeadFlags } from '../src/jit/optimize.js';
-import { assembleModule } from '../src/jit/wasm.js';
-import { binaryen, BinaryenEmitter, newBlockModule } from '../src/jit/binaryen.js';
+import { BatchCompiler, type BatchBlock, type BtBackend } from '../src/jit/batch.js';
 import { findRoot } from './lib/suite.js';
 
 /** The bytes of the .text section of a 32-bit ELF file. */
@@ -111,34 +110,12 @@ async function main(argv: string[]): Promise<void> {
   const compiler = new BlockCompiler();
   const imports = (m.engine as unknown as { imports: WebAssembly.Imports }).imports;
   const memoryPages = m.cpu.buffer.byteLength / 65536;
-  const compileBatch = (): void => {
-    const funcs = [], exports = [];
-    for (let i = 0; i < batch.length; i++) {
-      const b = batch[i];
-      const f = compiler.compile(eliminateDeadFlags(b.code), b.nInsn, (b.mode >> 3) & 3);
-      funcs.push({ type: T_FN, locals: f.locals, body: f.body, bodyLen: f.body.length });
-      exports.push({ name: 'f' + i, func: N_IMPORTS + i });
-    }
-    const bytes = assembleModule({ types: TYPES, memoryPages, importTable: false, funcImports: IMPORTS, funcs, exports });
-    new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
-  };
-  // the default back end: the same blocks as Binaryen IR, emitted by Binaryen
-  const B = binaryen(), em = new BinaryenEmitter();
-  const binaryenBatch = (instantiate: boolean): void => {
-    const { module, callees } = newBlockModule({ memoryPages, funcs: IMPORTS.map((f) => ({ name: f.name, ...TYPES[f.type] })) });
-    for (let i = 0; i < batch.length; i++) callees.push({ name: 'f' + i, params: 2, result: B.i32 });
-    const params = B.createType([B.i32, B.i32]);
-    for (let i = 0; i < batch.length; i++) {
-      const b = batch[i];
-      em.begin(module, callees, [B.i32, B.i32]);
-      compiler.generate(em, eliminateDeadFlags(b.code), b.nInsn, (b.mode >> 3) & 3, { slot: 0, linPage: -1, csBase: 0, chain: false });
-      const { body, vars } = em.finish(2);
-      module.addFunction('f' + i, params, B.i32, vars, body);
-      module.addFunctionExport('f' + i, 'f' + i);
-    }
-    const bytes = module.emitBinary() as Uint8Array<ArrayBuffer>;
-    module.dispose();
-    if (instantiate) new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
+  // Whole batches exactly as the engine builds them (batch.ts), through either back end.
+  const jobs: BatchBlock[] = batch.map((b, i) => ({ code: b.code, nInsn: b.nInsn, mode: b.mode, csBase: b.csBase, eip: b.eip, phys: b.phys, slot: i + 1, gen: 0 }));
+  const batcher = new BatchCompiler();
+  const compileBatch = (backend: BtBackend, instantiate: boolean): void => {
+    const r = batcher.build(jobs, { backend, memoryPages, optimizeFlags: true, chain: false, codeLines: false, validate: false });
+    if (instantiate) new WebAssembly.Instance(new WebAssembly.Module(r.bytes), imports);
   };
   const codegenOnly = (): void => {
     for (const b of batch) compiler.compile(eliminateDeadFlags(b.code), b.nInsn, (b.mode >> 3) & 3);
@@ -156,9 +133,9 @@ async function main(argv: string[]): Promise<void> {
   bench.add(`tlb miss: flushTlb + readLin32 x ${PAGES} (one per page, page walk each)`, () => { cpu.flushTlb(); touchPages(); });
   bench.add(`buildBlock: one block (${uniq.length} blocks of ${guest}, avg ${avgInsns.toFixed(1)} insns)`, build);
   bench.add(`bt codegen only: ${batch.length} blocks (no wasm compile)`, codegenOnly);
-  bench.add(`bt compile batch (direct): ${batch.length} blocks -> module + instance`, compileBatch);
-  bench.add(`bt Binaryen IR + emitBinary: ${batch.length} blocks (no wasm compile)`, () => binaryenBatch(false));
-  bench.add(`bt compile batch (Binaryen): ${batch.length} blocks -> module + instance`, () => binaryenBatch(true));
+  bench.add(`bt compile batch (direct): ${batch.length} blocks -> module + instance`, () => compileBatch('direct', true));
+  bench.add(`bt Binaryen IR + emitBinary: ${batch.length} blocks (no wasm compile)`, () => compileBatch('binaryen', false));
+  bench.add(`bt compile batch (Binaryen): ${batch.length} blocks -> module + instance`, () => compileBatch('binaryen', true));
   await bench.run();
 
   const per: Record<string, [number, string]> = {

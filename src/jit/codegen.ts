@@ -143,9 +143,6 @@ const N_SCRATCH = L_SEG + 18;
 
 const NO_PLACE: BlockPlace = { slot: 0, linPage: -1, csBase: 0, chain: false };
 
-/** Function type of compiled blocks: (budget, done) -> done. */
-export const T_BLOCK_FN = T_FN;
-
 export class BlockCompiler {
   private own = new WasmWriter(1 << 16);
   private w: Emitter = this.own;
@@ -1034,6 +1031,3 @@ export class BlockCompiler {
     w.end();
   }
 }
-
-/** Byte address of 8-bit register r (0-3: low bytes of EAX..EBX, 4-7: their second bytes). */
-function reg8(r: number): number { return r < 4 ? slot(r) : slot(r - 4) + 1; }

@@ -1,8 +1,9 @@
 /**
  * Background compilation: one worker thread per process (compile-worker.ts) and a MessageChannel to
  * it. The engine starts it only once compiling on the main thread has cost enough to matter (a worker
- * and a second Binaryen take ≈ 0.3 s to start on two cores: short runs are better off without). The engine posts a job and goes on running; results are taken with receiveMessageOnPort, a
- * synchronous poll, so they arrive even when the caller never yields to the event loop (a plain
+ * and a second Binaryen take ≈ 0.3 s to start on two cores: short runs are better off without). The
+ * engine posts a job and goes on running; results are taken with receiveMessageOnPort, a synchronous
+ * poll, so they arrive even when the caller never yields to the event loop (a plain
  * `machine.run()`). The worker is unref'd: it never keeps a process alive.
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
@@ -72,11 +73,6 @@ export async function stopCompileService(): Promise<void> {
   failed = null;
 }
 
-/** Why background compilation is unavailable (the engine then compiles on the main thread), or null. */
-export function compileServiceFailure(): string | null {
-  return failed;
-}
-
 /** Post a job; `onReply` runs from poll(). Returns false when no worker could be started. */
 export function submit(blocks: BatchBlock[], settings: BatchSettings, wantBytes: boolean, onReply: Receiver): boolean {
   const p = start();
@@ -104,7 +100,3 @@ export function poll(): number {
   }
 }
 
-/** Jobs posted and not yet delivered. */
-export function pending(): number {
-  return receivers.size;
-}
