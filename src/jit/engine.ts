@@ -466,7 +466,7 @@ export class BinaryTranslator {
     try {
       r = this.batch.build(jobs, settings);
     } catch (e) {
-      for (const j of jobs) this.freeSlots.push(j.slot);
+      for (const j of jobs) this.releaseSlot(j.slot);
       throw e;
     }
     const t2 = performance.now();

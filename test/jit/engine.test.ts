@@ -9,7 +9,7 @@ import { R_EBX, R_ECX, R_EDI, R_EDX, R_ESI, S_EIP } from '../../src/cpu/layout.j
 import { runLockstep } from '../../src/jit/lockstep.js';
 import { stopCompileService } from '../../src/jit/compile-service.js';
 import type { Block } from '../../src/cpu/block.js';
-import { createMachine } from '../../src/index.js';
+import { createMachine, type Machine } from '../../src/index.js';
 import { generate } from './randgen.js';
 import { assemble, bt, btMachine, EAGER } from './util.js';
 
@@ -247,6 +247,16 @@ describe('statistics', () => {
   });
 });
 
+/** A bt machine that compiles only when told to, with the compile worker up, and the blocks its front end builds. */
+function workerMachine(): { m: Machine; blocks: Block[] } {
+  const m = btMachine({ threshold: 1e9, workerAfterMs: 0 });
+  bt(m).awaitWorker();
+  const blocks: Block[] = [];
+  const insert = m.cache.insert.bind(m.cache);
+  m.cache.insert = (b: Block): void => { blocks.push(b); insert(b); };
+  return { m, blocks };
+}
+
 describe('background compilation (compile worker)', () => {
   it('batches compiled in the worker are installed during a plain synchronous run', () => {
     const m = btMachine({ workerAfterMs: 0 }); // default tiering, hot blocks go to the worker
@@ -268,12 +278,8 @@ describe('background compilation (compile worker)', () => {
   it('a block whose code is written while its batch compiles is not installed; the new code runs', () => {
     // EAX counts to 999 by 1; the patch below makes the loop add 3 instead. Same steps on the interpreter.
     const bin = assemble(`xorl %eax, %eax\n1: addl $1, %eax\ncmpl $999, %eax\njb 1b\n${EXIT}`);
-    const m = btMachine({ threshold: 1e9, workerAfterMs: 0 }); // nothing is queued by itself
-    bt(m).awaitWorker();
+    const { m, blocks } = workerMachine();
     const ref = createMachine({ memoryMiB: 16, engine: 'interp' });
-    const blocks: Block[] = [];
-    const insert = m.cache.insert.bind(m.cache);
-    m.cache.insert = (b: Block): void => { blocks.push(b); insert(b); };
     for (const x of [m, ref]) { x.loadFlat(bin, 0x100000); x.run(20); }
     const e = bt(m);
     const loop = blocks.find((b) => b.eip === 0x100002)!;
@@ -291,11 +297,7 @@ describe('background compilation (compile worker)', () => {
 
   it('if the worker dies, its pending blocks are compiled on the main thread and the guest runs on', async () => {
     const bin = assemble(`xorl %eax, %eax\n1: addl $1, %eax\ncmpl $99999, %eax\njb 1b\n${EXIT}`);
-    const m = btMachine({ threshold: 1e9, workerAfterMs: 0 });
-    bt(m).awaitWorker();
-    const blocks: Block[] = [];
-    const insert = m.cache.insert.bind(m.cache);
-    m.cache.insert = (b: Block): void => { blocks.push(b); insert(b); };
+    const { m, blocks } = workerMachine();
     m.loadFlat(bin, 0x100000);
     m.run(20);
     const e = bt(m);
