@@ -72,28 +72,24 @@ async function main(argv: string[]): Promise<void> {
     if (!existsSync(path)) { console.log(`${d.name.padEnd(14)} (not built: bash images/bench/build.sh)`); continue; }
     const elf = new Uint8Array(readFileSync(path));
     const iters = quick ? d.quick : d.full;
-    let first: Run | undefined;
-    const best = (engine: EngineName, it: number, backend: BtBackend = 'binaryen'): Run => {
-      let b: Run | undefined;
+    /** Best of `reps` runs by CPU time, and the first run (which pays for compilation and V8's tier-up). */
+    const measure = (engine: EngineName, it: number, backend: BtBackend = 'binaryen'): { best: Run; first: Run } => {
+      const runs: Run[] = [];
       for (let k = 0; k < reps; k++) {
         const r = runOnce(engine, elf, it, threshold, backend);
-        if (!r.ok) throw new Error(`${d.name} under ${engine} failed`);
-        if (k === 0 && engine === 'bt') first = r;
-        if (!b || r.cpuMs < b.cpuMs) b = r;
+        if (!r.ok) throw new Error(`${d.name} under ${engine}${engine === 'bt' ? ` (${backend})` : ''} failed`);
+        runs.push(r);
       }
-      return b!;
+      return { best: runs.reduce((a, b) => (b.cpuMs < a.cpuMs ? b : a)), first: runs[0] };
     };
+    const mips = (r: Run): number => r.instructions / r.cpuMs / 1000;
     // The interpreter runs the quick count (it is slow); MIPS are per CPU second either way.
-    const ri = best('interp', d.quick);
-    const rb = best('bt', iters);
-    const mi = ri.instructions / ri.cpuMs / 1000, mb = rb.instructions / rb.cpuMs / 1000;
-    const mf = first!.instructions / first!.cpuMs / 1000;
-    const firstB = first!;
-    const rd = best('bt', iters, 'direct');
-    const md = rd.instructions / rd.cpuMs / 1000, mdf = first!.instructions / first!.cpuMs / 1000;
-    console.log(`${d.name.padEnd(14)} ${String(rb.instructions).padStart(12)} ${mi.toFixed(1).padStart(12)} ${mb.toFixed(1).padStart(10)} ` +
-      `${(mb / mi).toFixed(1).padStart(8)}× ${mf.toFixed(1).padStart(10)} ${String(rb.blocks).padStart(7)} ${firstB.compileUsPerBlock!.toFixed(0).padStart(9)}` +
-      ` │ ${''.padStart(16)} ${md.toFixed(1).padStart(6)} ${mdf.toFixed(1).padStart(8)} ${first!.compileUsPerBlock!.toFixed(0).padStart(9)}`);
+    const ri = measure('interp', d.quick).best;
+    const b = measure('bt', iters), dir = measure('bt', iters, 'direct');
+    const rb = b.best;
+    console.log(`${d.name.padEnd(14)} ${String(rb.instructions).padStart(12)} ${mips(ri).toFixed(1).padStart(12)} ${mips(rb).toFixed(1).padStart(10)} ` +
+      `${(mips(rb) / mips(ri)).toFixed(1).padStart(8)}× ${mips(b.first).toFixed(1).padStart(10)} ${String(rb.blocks).padStart(7)} ${b.first.compileUsPerBlock!.toFixed(0).padStart(9)}` +
+      ` │ ${''.padStart(16)} ${mips(dir.best).toFixed(1).padStart(6)} ${mips(dir.first).toFixed(1).padStart(8)} ${dir.first.compileUsPerBlock!.toFixed(0).padStart(9)}`);
     if (verbose) console.log(rb.report);
   }
 }

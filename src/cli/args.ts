@@ -13,8 +13,6 @@ export interface RunArgs {
   /** True when --mem was given (the Linux preset otherwise picks its own default). */
   memoryGiven: boolean;
   engine: 'interp' | 'bt';
-  /** True when --engine was given. */
-  engineGiven: boolean;
   stats: boolean;
   trace: boolean;
   bios?: string;
@@ -76,7 +74,7 @@ function parseNumber(s: string, what: string): number {
 
 export function parseRunArgs(argv: string[]): RunArgs {
   const a: RunArgs = {
-    memoryMiB: 64, memoryGiven: false, engine: 'bt', engineGiven: false, stats: false, trace: false, cmdline: '',
+    memoryMiB: 64, memoryGiven: false, engine: 'bt', stats: false, trace: false, cmdline: '',
     cmdlineGiven: false, verbose: false, noReboot: true,
   };
   for (let k = 0; k < argv.length; k++) {
@@ -94,7 +92,6 @@ export function parseRunArgs(argv: string[]): RunArgs {
         const e = value();
         if (e !== 'interp' && e !== 'bt') throw new UsageError(`unknown engine '${e}' (interp or bt)`);
         a.engine = e;
-        a.engineGiven = true;
         break;
       }
       case '--stats': a.stats = true; break;
