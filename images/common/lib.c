@@ -1,6 +1,6 @@
 /* lib.c - serial output, printf, exit, memory helpers and IDT helpers. */
 #include "lib.h"
-#include <stdarg.h>
+#include "format.h"
 
 void putc(char c)
 {
@@ -16,57 +16,11 @@ void puts(const char *s)
         putc(*s++);
 }
 
-static void put_padded(const char *buf, int len, int width, int left, char pad)
-{
-    if (!left)
-        for (int i = len; i < width; i++) putc(pad);
-    for (int i = 0; i < len; i++) putc(buf[i]);
-    if (left)
-        for (int i = len; i < width; i++) putc(' ');
-}
-
 void kprintf(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    for (; *fmt; fmt++) {
-        if (*fmt != '%') { putc(*fmt); continue; }
-        fmt++;
-        int left = 0, width = 0;
-        char pad = ' ';
-        if (*fmt == '-') { left = 1; fmt++; }
-        if (*fmt == '0') { pad = '0'; fmt++; }
-        while (*fmt >= '0' && *fmt <= '9') width = width * 10 + (*fmt++ - '0');
-        char buf[16];
-        int len = 0;
-        switch (*fmt) {
-        case 's': {
-            const char *s = va_arg(ap, const char *);
-            put_padded(s, (int)strlen(s), width, left, ' ');
-            break;
-        }
-        case 'c': buf[0] = (char)va_arg(ap, int); put_padded(buf, 1, width, left, ' '); break;
-        case 'd': case 'u': case 'x': case 'X': {
-            u32 v = va_arg(ap, u32);
-            int neg = 0;
-            u32 base = (*fmt == 'x' || *fmt == 'X') ? 16 : 10;
-            const char *digits = (*fmt == 'X') ? "0123456789ABCDEF" : "0123456789abcdef";
-            if (*fmt == 'd' && (s32)v < 0) { neg = 1; v = (u32)(-(s32)v); }
-            char tmp[16];
-            int n = 0;
-            do { tmp[n++] = digits[v % base]; v /= base; } while (v);
-            if (neg) {
-                if (pad == '0') { putc('-'); if (width) width--; }
-                else tmp[n++] = '-';
-            }
-            while (n) buf[len++] = tmp[--n];
-            put_padded(buf, len, width, left, pad);
-            break;
-        }
-        case '%': putc('%'); break;
-        default: putc('%'); putc(*fmt); break;
-        }
-    }
+    vformat(putc, fmt, ap);
     va_end(ap);
 }
 
