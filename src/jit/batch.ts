@@ -3,9 +3,9 @@
  * on the main thread (synchronous compilation) and in the compile worker (compile-worker.ts).
  */
 import { MODE_FLAT } from '../cpu/block.js';
-import { UOP_WORDS } from '../cpu/uops.js';
+import { U, UOP_WORDS } from '../cpu/uops.js';
 import { BinaryenEmitter, binaryen, newBlockModule, type ModuleImports } from './binaryen.js';
-import { BlockCompiler, IMPORTS, N_IMPORTS, T_FN, TYPES, type BlockPlace } from './codegen.js';
+import { BlockCompiler, IMPORTS, N_IMPORTS, T_FN, T_REGION, TYPES, type BlockPlace, type RegionMember } from './codegen.js';
 import { eliminateDeadFlags } from './optimize.js';
 import { assembleModule, WasmWriter } from './wasm.js';
 
@@ -71,26 +71,45 @@ export class BatchCompiler {
         eip: b.eip, gen: b.gen, sibling, profile: s.profile, flat: (b.mode & MODE_FLAT) !== 0,
       });
     }
-    const r = s.backend === 'binaryen' ? this.binaryenModule(blocks, codes, places, s) : this.directModule(blocks, codes, places, s);
+    const regions = s.chain ? formRegions(blocks, codes) : [];
+    const r = s.backend === 'binaryen' ? this.binaryenModule(blocks, codes, places, regions, s) : this.directModule(blocks, codes, places, regions, s);
     const t2 = performance.now();
     return { bytes: r.bytes, lazyRemoved, codegenMs: r.t1 - t0, emitMs: t2 - r.t1 };
   }
 
-  /** Blocks → Binaryen IR (one function each) → validated (option) → binary. */
-  private binaryenModule(blocks: BatchBlock[], codes: Int32Array[], places: BlockPlace[], s: BatchSettings): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
+  /**
+   * Blocks → Binaryen IR → validated (option) → binary. Function i is block i's (exported as 'f' + i:
+   * its table slot), or, for a region member, a wrapper that enters the region function ('r' + k).
+   */
+  private binaryenModule(blocks: BatchBlock[], codes: Int32Array[], places: BlockPlace[], regions: number[][], s: BatchSettings): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
     const B = binaryen();
     const { module, callees } = newBlockModule({ memoryPages: s.memoryPages, funcs: BLOCK_IMPORTS });
     try {
       for (let i = 0; i < blocks.length; i++) callees.push({ name: 'f' + i, params: 2, result: B.i32 });
-      const params = B.createType([B.i32, B.i32]);
+      for (let k = 0; k < regions.length; k++) callees.push({ name: 'r' + k, params: 3, result: B.i32 });
+      const params = B.createType([B.i32, B.i32]), params3 = B.createType([B.i32, B.i32, B.i32]);
       const em = this.emitter;
+      const inRegion = new Int32Array(blocks.length).fill(-1);
+      regions.forEach((r, k) => r.forEach((i, j) => { inRegion[i] = k * 65536 + j; }));
       for (let i = 0; i < blocks.length; i++) {
         const b = blocks[i];
-        em.begin(module, callees, [B.i32, B.i32]);
-        this.compiler.generate(em, codes[i], b.nInsn, (b.mode >> 3) & 3, places[i]);
-        const { body, vars } = em.finish(2);
-        module.addFunction('f' + i, params, B.i32, vars, body);
+        if (inRegion[i] >= 0) {
+          const k = inRegion[i] >>> 16, j = inRegion[i] & 0xffff;
+          const call = module.return_call('r' + k, [module.local.get(0, B.i32), module.local.get(1, B.i32), module.i32.const(j)], B.i32);
+          module.addFunction('f' + i, params, B.i32, [], call);
+        } else {
+          em.begin(module, callees, [B.i32, B.i32]);
+          this.compiler.generate(em, codes[i], b.nInsn, (b.mode >> 3) & 3, places[i]);
+          const { body, vars } = em.finish(2);
+          module.addFunction('f' + i, params, B.i32, vars, body);
+        }
         module.addFunctionExport('f' + i, 'f' + i);
+      }
+      for (let k = 0; k < regions.length; k++) {
+        em.begin(module, callees, [B.i32, B.i32, B.i32]);
+        this.compiler.generateRegion(em, members(regions[k], blocks, codes, places), (blocks[regions[k][0]].mode >> 3) & 3);
+        const { body, vars } = em.finish(3);
+        module.addFunction('r' + k, params3, B.i32, vars, body);
       }
       const t1 = performance.now();
       if (s.validate && !module.validate()) {
@@ -102,16 +121,30 @@ export class BatchCompiler {
     }
   }
 
-  /** Blocks → code-section entries written as bytes (wasm.ts) → module. */
-  private directModule(blocks: BatchBlock[], codes: Int32Array[], places: BlockPlace[], s: BatchSettings): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
+  /** Blocks → code-section entries written as bytes (wasm.ts) → module. Same function layout as binaryenModule. */
+  private directModule(blocks: BatchBlock[], codes: Int32Array[], places: BlockPlace[], regions: number[][], s: BatchSettings): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
     const codeBuf = this.codeBuf;
     codeBuf.reset();
     const types: number[] = [];
     const exports = [];
+    const inRegion = new Int32Array(blocks.length).fill(-1);
+    regions.forEach((r, k) => r.forEach((i, j) => { inRegion[i] = k * 65536 + j; }));
     for (let i = 0; i < blocks.length; i++) {
-      this.compiler.compileInto(codeBuf, codes[i], blocks[i].nInsn, (blocks[i].mode >> 3) & 3, places[i]);
+      if (inRegion[i] >= 0) {
+        // wrapper: (budget, done) -> return_call r_k(budget, done, j)
+        const k = inRegion[i] >>> 16, j = inRegion[i] & 0xffff;
+        const body = new WasmWriter(32);
+        body.get(0); body.get(1); body.i32(j); body.returnCall(N_IMPORTS + blocks.length + k); body.endFunction();
+        codeBuf.uleb(body.n + 1); codeBuf.byte(0); codeBuf.bytes(body.buf.subarray(0, body.n));
+      } else {
+        this.compiler.compileInto(codeBuf, [{ code: codes[i], nInsn: blocks[i].nInsn, place: places[i] }], (blocks[i].mode >> 3) & 3);
+      }
       types.push(T_FN);
       exports.push({ name: 'f' + i, func: N_IMPORTS + i });
+    }
+    for (let k = 0; k < regions.length; k++) {
+      this.compiler.compileInto(codeBuf, members(regions[k], blocks, codes, places), (blocks[regions[k][0]].mode >> 3) & 3);
+      types.push(T_REGION);
     }
     const t1 = performance.now();
     // Block modules do not import the function table: V8 copies an imported table into every
@@ -123,4 +156,69 @@ export class BatchCompiler {
     });
     return { bytes, t1 };
   }
+}
+
+function members(region: number[], blocks: BatchBlock[], codes: Int32Array[], places: BlockPlace[]): RegionMember[] {
+  return region.map((i) => ({ code: codes[i], nInsn: blocks[i].nInsn, place: places[i] }));
+}
+
+/** Most members of one region function (regions are split in EIP order beyond it). */
+export const MAX_REGION_BLOCKS = 32;
+/** Most guest instructions in one region function (keeps V8's compile time per function moderate). */
+export const MAX_REGION_INSNS = 512;
+
+/**
+ * Group the batch's blocks into regions: blocks without helper calls on the same linear page, with
+ * the same mode, CS base and physical page (so an exit from one to another has a fixed successor,
+ * as for chaining), connected by constant exits. Returns the regions of two or more blocks, each
+ * as batch indices in EIP order (forward exits then become forward branches).
+ */
+export function formRegions(blocks: BatchBlock[], codes: Int32Array[]): number[][] {
+  const groups = new Map<string, number[]>();
+  for (let i = 0; i < blocks.length; i++) {
+    const b = blocks[i], code = codes[i];
+    let call = false;
+    for (let p = 0; p < code.length; p += UOP_WORDS) if (code[p] === U.CALL) { call = true; break; }
+    if (call) continue;
+    const key = `${b.mode}:${b.csBase}:${((b.csBase + b.eip) | 0) >>> 12}:${b.phys >>> 12}`;
+    const g = groups.get(key);
+    if (g) g.push(i); else groups.set(key, [i]);
+  }
+  const out: number[][] = [];
+  for (const g of groups.values()) {
+    if (g.length < 2) continue;
+    // connected components over constant exits (union-find on positions in g)
+    const parent = g.map((_, k) => k);
+    const find = (k: number): number => { while (parent[k] !== k) k = parent[k] = parent[parent[k]]; return k; };
+    const at = new Map<number, number>();
+    g.forEach((i, k) => at.set(blocks[i].eip, k));
+    g.forEach((i, k) => {
+      const code = codes[i];
+      for (let p = 0; p < code.length; p += UOP_WORDS) {
+        const op = code[p];
+        const targets = op === U.EXITI ? [code[p + 2]] : op === U.EXITC ? [code[p + 3], code[p + 4]] : null;
+        if (!targets) continue;
+        for (const t of targets) {
+          const m = at.get(t);
+          if (m !== undefined) parent[find(m)] = find(k);
+        }
+      }
+    });
+    const comps = new Map<number, number[]>();
+    g.forEach((i, k) => { const r = find(k); const c = comps.get(r); if (c) c.push(i); else comps.set(r, [i]); });
+    for (const c of comps.values()) {
+      if (c.length < 2) continue;
+      c.sort((x, y) => (blocks[x].eip >>> 0) - (blocks[y].eip >>> 0));
+      let cur: number[] = [], insns = 0;
+      for (const i of c) {
+        if (cur.length >= MAX_REGION_BLOCKS || (cur.length > 0 && insns + blocks[i].nInsn > MAX_REGION_INSNS)) {
+          if (cur.length > 1) out.push(cur);
+          cur = []; insns = 0;
+        }
+        cur.push(i); insns += blocks[i].nInsn;
+      }
+      if (cur.length > 1) out.push(cur);
+    }
+  }
+  return out;
 }

@@ -332,6 +332,15 @@ export class BinaryenEmitter implements Emitter {
     this.stmt(this.m.br(t.name, c));
   }
 
+  brTable(labels: number[], def: number): void {
+    const names = labels.map((l) => { const t = this.frames[l]; t.targeted = true; return t.name; });
+    const d = this.frames[def];
+    d.targeted = true;
+    const c = this.pop();
+    this.stmt(this.m.switch(names, d.name, c));
+    this.dead = true;
+  }
+
   endFunction(): void { /* finish() closes the body */ }
 
   locals(n: number): void {

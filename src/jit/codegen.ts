@@ -43,6 +43,8 @@ import { I32, Op, WasmWriter, type Emitter, type FuncType, type ImportFunc } fro
 // ---------------------------------------------------------------- module interface
 
 export const T_BLOCK = 0, T_HELPER = 1, T_READ = 2, T_WRITE = 3, T_I32_I32 = 4, T_VOID = 5, T_FN = 6;
+/** A region function (budget, done, entry) -> done: the same signature as read/chain. */
+export const T_REGION = T_READ;
 export const TYPES: FuncType[] = [
   { params: [], results: [I32] },                 // cf(), getf(), mode()
   { params: [I32, I32, I32, I32], results: [I32] }, // helper(id, a, b, imm); arith(op, res, s1, s2); ichain(budget, done, cache, eip)
@@ -128,18 +130,30 @@ export interface BlockPlace {
   flat?: boolean;
 }
 
+/** One block of a region (generateRegion). */
+export interface RegionMember { code: Int32Array; nInsn: number; place: BlockPlace }
+
 export interface CodegenStats { functions: number; wasmBytes: number; inlineCondStatic: number; inlineCondDynamic: number }
 
 /** Parameters of a block function: the dispatcher's instruction budget and the count retired so far. */
 const P_BUDGET = 0, P_DONE = 1;
 const L_LIN = 2, L_E = 3, L_OP = 4, L_SH = 5, L_X = 6;
+/** A region function's entry member (its third parameter), read before L_LIN is first used. */
+const L_ENTRY = L_LIN;
 /** Sticky "a slow store or helper hit translated code" flag (S_SMC_HIT seen). */
 const L_SMC = 7;
 /** Cached guest registers EAX..EDI. */
 const L_REG = 8;
 /** Cached segment caches: base, lo, hi per segment register. */
 const L_SEG = L_REG + 8;
-const N_SCRATCH = L_SEG + 18;
+/**
+ * Loop-resident functions (regions, self loops): a lazy-flag record handed from one member to the
+ * next stays in these locals (L_FOP = 0: none pending); L_DONE0 is the value of `done` whose
+ * instructions are already in S_ICOUNT; L_HITS counts member-to-member transitions (for --stats).
+ */
+const L_FOP = L_SEG + 18, L_FRES = L_FOP + 1, L_FS1 = L_FOP + 2, L_FS2 = L_FOP + 3, L_FMASK = L_FOP + 4;
+const L_DONE0 = L_FOP + 5, L_HITS = L_FOP + 6;
+const N_SCRATCH = L_FOP + 7;
 
 const NO_PLACE: BlockPlace = { slot: 0, linPage: -1, csBase: 0, chain: false };
 
@@ -158,6 +172,8 @@ export class BlockCompiler {
   /** Byte address such that linesBase + (host address >>> 6) is the line's count (RT_LINES - RAM_BASE / 64). */
   private linesBase = RT_LINES - (RAM_BASE >>> 6);
   private known: Known | null = null;
+  /** A record handed over by the previous member may be pending in the L_F* locals (checked at run time). */
+  private dynFlags = false;
   private regCached = new Uint8Array(8);
   private regDirty = new Uint8Array(8);
   private segCached = new Uint8Array(6);
@@ -166,8 +182,11 @@ export class BlockCompiler {
   private flat = false;
   private place!: BlockPlace;
   private canChain = false;
-  /** Label of the loop around the body when the block jumps back to itself, else -1. */
-  private selfLoop = -1;
+  /** The region being translated, the member being emitted, the labels of the members' code and of the loop (-1: none). */
+  private members: RegionMember[] = [];
+  private cur = 0;
+  private regionLabels: number[] = [];
+  private topLabel = -1;
   readonly stats: CodegenStats = { functions: 0, wasmBytes: 0, inlineCondStatic: 0, inlineCondDynamic: 0 };
 
   /** Translate micro-ops `code` (of a block with `nInsn` instructions, translated for CPL `cpl`). */
@@ -183,14 +202,14 @@ export class BlockCompiler {
    * Append one complete code-section entry (size, local declarations, body) for the block to
    * `out` — no intermediate copies (assembleModule's encodedFuncs).
    */
-  compileInto(out: WasmWriter, code: Int32Array, nInsn: number, cpl: number, place: BlockPlace): void {
+  compileInto(out: WasmWriter, members: RegionMember[], cpl: number): void {
     const at = out.n;
     for (let k = 0; k < 5; k++) out.byte(0x80); // size, patched below (padded LEB128)
     const start = out.n;
     out.depth = 0;
     const hdr = out.n;
     out.byte(1); out.byte(0); out.byte(0); out.byte(0); out.byte(0x80); out.byte(0); out.byte(I32); // 1 group, padded count
-    const locals = this.generate(out, code, nInsn, cpl, place);
+    const locals = this.generateRegion(out, members, cpl);
     this.stats.wasmBytes += out.n - start;
     // patch the local count (padded 5-byte LEB at hdr + 1) and the entry size
     for (let k = 0; k < 5; k++) out.buf[hdr + 1 + k] = ((locals >>> (7 * k)) & 0x7f) | (k < 4 ? 0x80 : 0);
@@ -203,19 +222,102 @@ export class BlockCompiler {
    * locals from 2 on). Returns the number of i32 locals the body uses beyond the two parameters.
    */
   generate(w: Emitter, code: Int32Array, nInsn: number, cpl: number, place: BlockPlace): number {
+    return this.generateRegion(w, [{ code, nInsn, place }], cpl);
+  }
+
+  /**
+   * Translate a region — blocks of one linear page, mode and CS base, none with a helper call,
+   * linked by constant exits — into one function. One member: `(budget, done) -> done` (an exit
+   * back to itself loops). Several: `(budget, done, entry) -> done`, entered at member `entry`
+   * (batch.ts gives each member a two-line wrapper in its own table slot). The registers and
+   * segment caches the members use are loaded once at the top and stay in locals for the whole
+   * region; an exit to another member is a branch (forward: straight to it; backward: through a
+   * br_table at the top of a loop), taken after the same checks as a chained exit (budget, device
+   * attention, the member's slot generation). Returns the i32 locals declared beyond the parameters.
+   *
+   *   loop $top
+   *     block $B(K-1) … block $B0
+   *       br_table $B0 … $B(K-1) (entry)
+   *     end  member 0 …  end  member 1 …  end  member K-1 …
+   *   end
+   */
+  generateRegion(w: Emitter, members: RegionMember[], cpl: number): number {
     this.w = w;
-    this.code = code;
-    this.place = place;
-    this.nInsn = nInsn;
     const user = cpl === 3;
     this.rmask = user ? TLB_READ_USER : TLB_READ_SUP;
     this.wmask = user ? TLB_WRITE_USER : TLB_WRITE_SUP;
     this.cwmask = user ? TLB_CODE_WRITE_USER : TLB_CODE_WRITE_SUP;
-    this.known = null;
+    const K = members.length;
+    if (K === 0) throw new Error('codegen: empty region');
+    let localsEnd = 0;
+    for (const m of members) localsEnd = Math.max(localsEnd, this.prepare(m).localsEnd);
+    const params = K > 1 ? 3 : 2; // the third parameter (entry) is L_LIN, free until the first access
+    w.locals(localsEnd - params);
+    this.members = members;
+    this.regionLabels = [];
+    this.topLabel = -1;
+    // Loop-resident state: for a region, or a block that jumps back to itself.
+    let resident = K > 1;
+    if (K === 1) {
+      const m = members[0];
+      if (this.prepare(m).canChain && m.place.eip !== undefined) resident = this.exitTargets(m.code).includes(m.place.eip);
+    }
     this.regCached.fill(0);
     this.regDirty.fill(0);
     this.segCached.fill(0);
-    this.flat = place.flat === true;
+    this.flat = members[0].place.flat === true;
+    if (resident) {
+      // The registers and segment caches any member uses are loaded once, before the loop, and
+      // stay in locals across iterations (registers some member writes are treated as dirty
+      // everywhere, so every write-back point stores them); only the flag record is written back
+      // when control moves between members.
+      for (const m of members) this.loadResident(m.code);
+      w.i32(0); w.set(L_FOP);
+      w.get(P_DONE); w.set(L_DONE0);
+      w.i32(0); w.set(L_HITS);
+      this.topLabel = w.loop();
+    }
+    const entryRegs = this.regCached.slice(), entryDirty = this.regDirty.slice(), entrySegs = this.segCached.slice();
+    if (K > 1) {
+      for (let j = K - 1; j >= 0; j--) this.regionLabels[j] = w.block();
+      w.get(L_ENTRY);
+      w.brTable(this.regionLabels, this.regionLabels[0]);
+    }
+    for (let i = 0; i < K; i++) {
+      if (K > 1) w.end(); // closes $B(i): member i's code follows
+      const m = members[i];
+      const info = this.prepare(m);
+      this.code = m.code;
+      this.nInsn = m.nInsn;
+      this.place = m.place;
+      this.canChain = info.canChain;
+      this.cur = i;
+      this.known = null;
+      this.dynFlags = resident;
+      this.flat = m.place.flat === true;
+      this.regCached.set(entryRegs);
+      this.regDirty.set(entryDirty);
+      this.segCached.set(entrySegs);
+      if (m.place.profile) {
+        const a = RT_CHAIN + m.place.slot * RT_CHAIN_ENTRY + 20;
+        w.i32(0); w.load32(a); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, a);
+      }
+      this.range(0, m.code.length / UOP_WORDS);
+    }
+    if (resident) w.end();
+    // Every path ends in an exit; the end of the body is unreachable.
+    w.op(Op.unreachable);
+    w.endFunction();
+    this.stats.functions += K;
+    return localsEnd - params;
+  }
+
+  /**
+   * Per-member pre-pass (redone before the member is emitted: the scratch arrays are shared):
+   * instruction of each micro-op, temps per instruction, instructions that may hit code.
+   */
+  private prepare(m: RegionMember): { localsEnd: number; canChain: boolean } {
+    const code = m.code, nInsn = m.nInsn;
     const n = code.length / UOP_WORDS;
     if (this.insnOfOp.length < n) this.insnOfOp = new Int32Array(n * 2);
     if (this.tempBase.length < nInsn + 1) {
@@ -223,8 +325,7 @@ export class BlockCompiler {
       this.mayHitCode = new Uint8Array(nInsn * 2 + 2);
     }
     this.mayHitCode.fill(0, 0, nInsn + 1);
-    // Pre-pass: instruction of each micro-op, temps per instruction, instructions that may hit code.
-    let insn = -1, maxTemp = -1, next = N_SCRATCH;
+    let insn = -1, maxTemp = -1, next = N_SCRATCH, hasCall = false;
     for (let i = 0; i < n; i++) {
       const p = i * UOP_WORDS, op = code[p];
       if (op === U.INSN) {
@@ -241,57 +342,49 @@ export class BlockCompiler {
       if (tf & 4) maxTemp = Math.max(maxTemp, code[p + 3]);
       if (tf & 8) maxTemp = Math.max(maxTemp, code[p + 4]);
       if (op === U.ST8 || op === U.ST16 || op === U.ST32 || op === U.CALL) this.mayHitCode[insn] = 1;
+      if (op === U.CALL) hasCall = true;
     }
     // Chaining skips the dispatcher's boundary checks; blocks without helper calls cannot change
     // anything those checks look at except through a device (RT_ATTN), which the exit tests.
-    let hasCall = false;
-    for (let i = 0; i < n; i++) if (code[i * UOP_WORDS] === U.CALL) { hasCall = true; break; }
-    this.canChain = place.chain && !hasCall;
-    const locals = next + maxTemp + 1 - 2; // minus the two parameters
-    w.locals(locals);
-    // An exit back to the block's own start becomes a branch to the top of the function.
-    this.selfLoop = -1;
-    if (this.canChain && place.eip !== undefined) {
-      for (let i = 0; i < n; i++) {
-        const p = i * UOP_WORDS, op = code[p];
-        const t1 = op === U.EXITI ? code[p + 2] : op === U.EXITC ? code[p + 3] : NaN;
-        const t2 = op === U.EXITC ? code[p + 4] : NaN;
-        if (t1 === place.eip || t2 === place.eip) { this.selfLoop = 0; break; }
+    return { localsEnd: next + maxTemp + 1, canChain: m.place.chain && !hasCall };
+  }
+
+  /** Constant exit targets (EXITI, EXITC) of a block's micro-ops. */
+  private exitTargets(code: Int32Array): number[] {
+    const out: number[] = [];
+    for (let p = 0; p < code.length; p += UOP_WORDS) {
+      if (code[p] === U.EXITI) out.push(code[p + 2]);
+      else if (code[p] === U.EXITC) out.push(code[p + 3], code[p + 4]);
+    }
+    return out;
+  }
+
+  /** Load the registers and segment caches `code` uses into their locals (loop-resident state). */
+  private loadResident(code: Int32Array): void {
+    const w = this.w;
+    for (let p = 0; p < code.length; p += UOP_WORDS) {
+      const op = code[p], a = code[p + 2];
+      let r = -1, wr = false;
+      if (op === U.LDR32 || op === U.LDR16) r = a < 8 ? a : -1;
+      else if (op === U.LDR8) r = a & 3;
+      else if (op === U.STR32 || op === U.STR16) { r = a < 8 ? a : -1; wr = true; }
+      else if (op === U.STR8) { r = a & 3; wr = true; }
+      else if ((op === U.LD8 || op === U.LD16 || op === U.LD32) && this.segChecked(code[p + 3])) this.seg(code[p + 3]);
+      else if ((op === U.ST8 || op === U.ST16 || op === U.ST32) && this.segChecked(code[p + 4])) this.seg(code[p + 4]);
+      if (r >= 0 && !this.regCached[r]) {
+        w.i32(0); w.mem(Op.i32_load, 2, slot(r)); w.set(L_REG + r);
+        this.regCached[r] = 1;
       }
+      if (wr) this.regDirty[r] = 1;
     }
-    if (this.selfLoop >= 0) {
-      // Loop-resident state: the registers and segment caches the block uses are loaded once,
-      // before the loop, and stay in locals across iterations (registers it writes are treated as
-      // dirty at the top, so every write-back point stores them); only the flag record is
-      // written back at the back edge.
-      for (let i = 0; i < n; i++) {
-        const p = i * UOP_WORDS, op = code[p], a = code[p + 2];
-        let r = -1, wr = false;
-        if (op === U.LDR32 || op === U.LDR16) r = a < 8 ? a : -1;
-        else if (op === U.LDR8) r = a & 3;
-        else if (op === U.STR32 || op === U.STR16) { r = a < 8 ? a : -1; wr = true; }
-        else if (op === U.STR8) { r = a & 3; wr = true; }
-        else if ((op === U.LD8 || op === U.LD16 || op === U.LD32) && this.segChecked(code[p + 3])) this.seg(code[p + 3]);
-        else if ((op === U.ST8 || op === U.ST16 || op === U.ST32) && this.segChecked(code[p + 4])) this.seg(code[p + 4]);
-        if (r >= 0 && !this.regCached[r]) {
-          w.i32(0); w.mem(Op.i32_load, 2, slot(r)); w.set(L_REG + r);
-          this.regCached[r] = 1;
-        }
-        if (wr) this.regDirty[r] = 1;
-      }
-      this.selfLoop = w.loop();
-    }
-    if (place.profile) {
-      const a = RT_CHAIN + place.slot * RT_CHAIN_ENTRY + 20;
-      w.i32(0); w.load32(a); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, a);
-    }
-    this.range(0, n);
-    if (this.selfLoop >= 0) w.end();
-    // Every path ends in an exit; the end of the body is unreachable.
-    w.op(Op.unreachable);
-    w.endFunction();
-    this.stats.functions++;
-    return locals;
+  }
+
+  /** The region member whose block starts at `eip` (exits there are branches), or -1. */
+  private memberAt(eip: number): number {
+    if (this.topLabel < 0) return -1;
+    const ms = this.members;
+    for (let j = 0; j < ms.length; j++) if (ms[j].place.eip === eip) return j;
+    return -1;
   }
 
   /** Local of temp t of the instruction owning micro-op i. */
@@ -395,6 +488,7 @@ export class BlockCompiler {
           if (this.known) {
             this.knownEflags(this.known);
           } else {
+            this.flushDynFlags(true);
             w.load32(A_CC_MASK); w.op(Op.i32_eqz);
             w.if_(I32); w.load32(A_EFLAGS); w.else_(); w.call(F_GETF); w.end();
           }
@@ -534,6 +628,7 @@ export class BlockCompiler {
       w.i32(0); this.knownEflags(k); w.mem(Op.i32_store, 2, A_EFLAGS);
       w.i32(0); w.i32(0); w.mem(Op.i32_store, 2, A_CC_MASK);
     } else {
+      this.flushDynFlags(true);
       w.load32(A_CC_MASK); w.if_(); w.call(F_MATF); w.end();
     }
     this.known = null;
@@ -576,9 +671,47 @@ export class BlockCompiler {
 
   private flushFlags(definite: boolean): void {
     const k = this.known;
-    if (!k || k.stored) return;
+    if (!k) { this.flushDynFlags(definite); return; }
+    if (k.stored) return;
     this.storeLazy(k.op, 0, k.res, k.s1, k.s2, CC_KIND_MASK[(k.op >> 2) & 15]);
     if (definite) k.stored = true;
+  }
+
+  /** Store the record pending in the L_F* locals, if any (it then is in memory: L_FOP = 0). */
+  private flushDynFlags(definite: boolean): void {
+    if (!this.dynFlags) return;
+    const w = this.w;
+    w.get(L_FOP);
+    w.if_();
+    w.i32(0); w.get(L_FOP); w.mem(Op.i32_store, 2, A_CC_OP);
+    w.i32(0); w.get(L_FRES); w.mem(Op.i32_store, 2, A_CC_RES);
+    w.i32(0); w.get(L_FS1); w.mem(Op.i32_store, 2, A_CC_SRC1);
+    w.i32(0); w.get(L_FS2); w.mem(Op.i32_store, 2, A_CC_SRC2);
+    w.i32(0); w.get(L_FMASK); w.mem(Op.i32_store, 2, A_CC_MASK);
+    w.i32(0); w.set(L_FOP);
+    w.end();
+    if (definite) this.dynFlags = false;
+  }
+
+  /** Hand the flag state to the next member: the unstored record into the L_F* locals, or none pending. */
+  private handOverFlags(): void {
+    const w = this.w, k = this.known;
+    if (k && !k.stored) {
+      w.i32(k.op); w.set(L_FOP); w.get(k.res); w.set(L_FRES); w.get(k.s1); w.set(L_FS1); w.get(k.s2); w.set(L_FS2);
+      w.i32(CC_KIND_MASK[(k.op >> 2) & 15]); w.set(L_FMASK);
+    } else if (!this.dynFlags) {
+      w.i32(0); w.set(L_FOP);
+    } // else: the record handed to this member is still pending in the locals
+  }
+
+  /** Before a call that may fault or look at the instruction count: S_ICOUNT up to this member's start. */
+  private syncIcount(): void {
+    if (this.topLabel < 0) return;
+    const w = this.w;
+    w.i32(0);
+    w.i32(0); w.mem(Op.i64_load, 2, A_ICOUNT); w.get(P_DONE); w.get(L_DONE0); w.op(Op.i32_sub); w.op(Op.i64_extend_i32_u); w.op(Op.i64_add);
+    w.mem(Op.i64_store, 2, A_ICOUNT);
+    w.get(P_DONE); w.set(L_DONE0);
   }
 
   /** S_INSN_EIP for a fault (or a helper that reads it) in the current instruction; RT_CUR_FN names this block. */
@@ -597,11 +730,19 @@ export class BlockCompiler {
     w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.op(Op.return);
   }
 
+  /** S_ICOUNT += n (loop-resident functions: plus what earlier members retired; and the transition count to RT_CHAIN_HITS). */
   private icount(n: number): void {
     const w = this.w;
     w.i32(0);
-    w.i32(0); w.mem(Op.i64_load, 2, A_ICOUNT); w.i64(n); w.op(Op.i64_add);
+    w.i32(0); w.mem(Op.i64_load, 2, A_ICOUNT);
+    if (this.topLabel >= 0) {
+      w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.get(L_DONE0); w.op(Op.i32_sub); w.op(Op.i64_extend_i32_u);
+    } else w.i64(n);
+    w.op(Op.i64_add);
     w.mem(Op.i64_store, 2, A_ICOUNT);
+    if (this.topLabel >= 0) {
+      w.i32(0); w.load32(RT_CHAIN_HITS); w.get(L_HITS); w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_CHAIN_HITS);
+    }
   }
 
   private chainable(target: number): boolean {
@@ -622,26 +763,32 @@ export class BlockCompiler {
       this.retire(n);
       return;
     }
-    this.icount(n);
     const pl = this.place;
-    const self = target === pl.eip && this.selfLoop >= 0;
-    if (self) {
-      // back edge: registers stay in their locals; the flag record goes to memory (the top assumes none pending)
+    const j = this.memberAt(target);
+    if (j >= 0) {
+      // Into a member of this region: registers stay in their locals; the flag record goes to
+      // memory (members start with none pending). Same checks as a chained exit.
+      const to = this.members[j].place;
       w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.tee(L_X);
       w.get(P_BUDGET); w.op(Op.i32_lt_s);
       w.load32(RT_ATTN); w.op(Op.i32_eqz); w.op(Op.i32_and);
-      w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + pl.slot * RT_CHAIN_ENTRY + 16); w.i32(pl.gen!); w.op(Op.i32_eq); w.op(Op.i32_and);
+      w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + to.slot * RT_CHAIN_ENTRY + 16); w.i32(to.gen!); w.op(Op.i32_eq); w.op(Op.i32_and);
       w.if_();
-      this.flushFlags(false);
-      w.i32(0); w.load32(RT_CHAIN_HITS); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_CHAIN_HITS);
+      this.handOverFlags();
+      w.get(L_HITS); w.i32(1); w.op(Op.i32_add); w.set(L_HITS);
       w.get(L_X); w.set(P_DONE);
       w.i32(0); w.set(L_SMC);
-      w.br(this.selfLoop);
+      if (j > this.cur) w.br(this.regionLabels[j]);
+      else {
+        if (this.members.length > 1) { w.i32(j); w.set(L_ENTRY); }
+        w.br(this.topLabel);
+      }
       w.end();
     }
+    this.icount(n);
     this.flushAll(false);
     w.i32(0); w.i32(target); w.mem(Op.i32_store, 2, A_EIP);
-    const sib = self ? undefined : pl.sibling?.(target);
+    const sib = j >= 0 ? undefined : pl.sibling?.(target);
     if (sib) {
       // done' = done + n; go on directly if the budget allows, no device was touched and the
       // target block is still valid (its slot generation is unchanged).
@@ -725,6 +872,7 @@ export class BlockCompiler {
     w.end();
     // slow path: precise state in memory first (the access may fault)
     this.flushAll(false);
+    this.syncIcount();
     w.i32(seg | size << 4 | this.place.slot << 8); w.get(off); w.i32(this.curEip); w.call(F_READ);
     w.end();
     w.set(d);
@@ -770,6 +918,7 @@ export class BlockCompiler {
     }
     w.end();
     this.flushAll(false);
+    this.syncIcount();
     w.i32(seg | size << 4 | this.place.slot << 8); w.get(off); w.get(v); w.i32(this.curEip); w.call(F_WRITE);
     this.noteSmc();
     w.end();
@@ -823,6 +972,7 @@ export class BlockCompiler {
       return;
     }
     this.known = { op, res, s1, s2, stored: false };
+    this.dynFlags = false; // a handed-over record is replaced (full mask) or was flushed above (INC/DEC)
   }
 
   private lazyT(opL: number, res: number, s1: number, s2: number): void {

@@ -2,8 +2,8 @@
  * Micro-op passes shared by the engines (pure rewrites of a block's micro-ops; the interpreter
  * could run their output unchanged).
  *
- * Dead-flag elimination: a LAZY whose flags are entirely replaced by a later full-mask LAZY, with
- * no possible reader of the flags in between, is removed. Readers are every micro-op that looks at
+ * Dead-flag elimination: a LAZY (any mask) whose flags are entirely replaced by a later full-mask
+ * LAZY, with no possible reader of the flags in between, is removed. Readers are every micro-op that looks at
  * the lazy state (COND, CF, GETF, MATF, SETF, LAZYT, a partial-mask LAZY, which keeps CF), every
  * micro-op after which the guest may observe EFLAGS — anything that can fault (LD*, ST*, CALL: the
  * exception frame holds EFLAGS) or leave the block (EXIT*, and an instruction boundary that follows
@@ -47,10 +47,10 @@ export function eliminateDeadFlags(code: Int32Array): Int32Array {
     const p = i * UOP_WORDS;
     switch (code[p]) {
       case U.LAZY:
-        if (isFullLazy(code, p)) {
-          if (!needed) { dead[i] = 1; removed++; }
-          else needed = false;
-        } else needed = true;
+        // Any record nobody reads before a full-mask LAZY replaces it is dead (INC/DEC too: the CF
+        // they keep is replaced as well); a live partial-mask one reads the CF before it.
+        if (!needed) { dead[i] = 1; removed++; }
+        else if (isFullLazy(code, p)) needed = false;
         break;
       case U.COND: case U.CF: case U.GETF: case U.MATF: case U.SETF: case U.LAZYT: case U.CALL:
       case U.LD8: case U.LD16: case U.LD32: case U.ST8: case U.ST16: case U.ST32:

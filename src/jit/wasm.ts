@@ -13,7 +13,7 @@ export const I32 = 0x7f, I64 = 0x7e, VOID = 0x40;
 
 /** Opcodes used by the translator (spec §5.4). */
 export const enum Op {
-  unreachable = 0x00, block = 0x02, loop = 0x03, if = 0x04, else = 0x05, end = 0x0b, br = 0x0c, br_if = 0x0d,
+  unreachable = 0x00, block = 0x02, loop = 0x03, if = 0x04, else = 0x05, end = 0x0b, br = 0x0c, br_if = 0x0d, br_table = 0x0e,
   return = 0x0f, call = 0x10, call_indirect = 0x11, return_call = 0x12, return_call_indirect = 0x13,
   drop = 0x1a, select = 0x1b,
   local_get = 0x20, local_set = 0x21, local_tee = 0x22,
@@ -55,6 +55,8 @@ export interface Emitter {
   end(): void;
   br(label: number): void;
   brIf(label: number): void;
+  /** br_table: pops an index; branches to labels[index], or to `def` when out of range. */
+  brTable(labels: number[], def: number): void;
   /** Declare the function's i32 locals after its parameters (once, before the body). */
   locals(n: number): void;
   /** Close the function body (after its last instruction). */
@@ -154,6 +156,12 @@ export class WasmWriter implements Emitter {
   end(): void { this.byte(Op.end); this.depth--; }
   br(label: number): void { this.byte(Op.br); this.uleb(this.depth - label); }
   brIf(label: number): void { this.byte(Op.br_if); this.uleb(this.depth - label); }
+  brTable(labels: number[], def: number): void {
+    this.byte(Op.br_table);
+    this.uleb(labels.length);
+    for (const l of labels) this.uleb(this.depth - l);
+    this.uleb(this.depth - def);
+  }
 }
 
 // ---------------------------------------------------------------- modules
