@@ -37,6 +37,9 @@ export interface BatchResult {
   bytes: Uint8Array<ArrayBuffer>;
   /** Flag computations removed by the dead-flag pass. */
   lazyRemoved: number;
+  /** Region functions built, and the blocks in them (formRegions). */
+  regions: number;
+  regionBlocks: number;
   /** ms: micro-ops → IR/bytes, then module emission (Binaryen validate + emitBinary, or assembly). */
   codegenMs: number;
   emitMs: number;
@@ -74,7 +77,10 @@ export class BatchCompiler {
     const regions = s.chain ? formRegions(blocks, codes) : [];
     const r = s.backend === 'binaryen' ? this.binaryenModule(blocks, codes, places, regions, s) : this.directModule(blocks, codes, places, regions, s);
     const t2 = performance.now();
-    return { bytes: r.bytes, lazyRemoved, codegenMs: r.t1 - t0, emitMs: t2 - r.t1 };
+    return {
+      bytes: r.bytes, lazyRemoved, regions: regions.length, regionBlocks: regions.reduce((n, g) => n + g.length, 0),
+      codegenMs: r.t1 - t0, emitMs: t2 - r.t1,
+    };
   }
 
   /**

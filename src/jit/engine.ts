@@ -154,6 +154,9 @@ export interface BtStats {
   flushes: number;
   faults: number;
   lazyRemoved: number;
+  /** Region functions compiled (several blocks of one page in one function) and the blocks compiled into them. */
+  regions: number;
+  regionBlocks: number;
   /** Calls from compiled code into JavaScript (flag evaluation runs in wasm, ../../wasm-runtime/flags.ts). */
   hostCalls: { helper: number; read: number; write: number; lazy: number };
   helperCalls: Map<string, number>;
@@ -223,7 +226,7 @@ export class BinaryTranslator {
     this.stats = {
       blocksCompiled: 0, modulesCompiled: 0, wasmBytes: 0, compileMs: 0,
       compileSplit: { codegen: 0, assemble: 0, wasmCompile: 0, instantiate: 0 }, compiledRuns: 0, interpretedRuns: 0,
-      chainHits: 0, dispatcherCalls: 0, dispatcherMisses: 0, hashRefills: 0, invalidatedCompiled: 0, discardedCompiled: 0, firstModuleMs: 0, flushes: 0, faults: 0, lazyRemoved: 0,
+      chainHits: 0, dispatcherCalls: 0, dispatcherMisses: 0, hashRefills: 0, invalidatedCompiled: 0, discardedCompiled: 0, firstModuleMs: 0, flushes: 0, faults: 0, lazyRemoved: 0, regions: 0, regionBlocks: 0,
       hostCalls: { helper: 0, read: 0, write: 0, lazy: 0 },
       helperCalls: new Map(),
       timeMs: { total: 0, compile: 0, interp: 0, hostCalls: 0, compiled: 0 },
@@ -472,7 +475,7 @@ export class BinaryTranslator {
     const t2 = performance.now();
     const module = new WebAssembly.Module(r.bytes);
     const t3 = performance.now();
-    this.install(blocks, jobs, module, r.bytes.length, r.bytes, { lazyRemoved: r.lazyRemoved, codegenMs: r.codegenMs, emitMs: r.emitMs, wasmCompileMs: t3 - t2 });
+    this.install(blocks, jobs, module, r.bytes.length, r.bytes, { lazyRemoved: r.lazyRemoved, regions: r.regions, regionBlocks: r.regionBlocks, codegenMs: r.codegenMs, emitMs: r.emitMs, wasmCompileMs: t3 - t2 });
     this.stats.timeMs.compile += performance.now() - t0;
   }
 
@@ -507,7 +510,7 @@ export class BinaryTranslator {
 
   /** Instantiate a batch module and register its blocks (function table, hash table). */
   private install(blocks: Block[], jobs: BatchBlock[], module: WebAssembly.Module, size: number, bytes: Uint8Array | undefined,
-    t: { lazyRemoved: number; codegenMs: number; emitMs: number; wasmCompileMs: number }): void {
+    t: { lazyRemoved: number; regions: number; regionBlocks: number; codegenMs: number; emitMs: number; wasmCompileMs: number }): void {
     const o = this.options;
     if (o.dumpDir && bytes) {
       const names = blocks.map((b, i) => `;; f${i}: eip 0x${(b.eip >>> 0).toString(16)} phys 0x${b.phys.toString(16)} mode ${b.mode} insns ${b.nInsn}`);
@@ -520,6 +523,8 @@ export class BinaryTranslator {
     const st = this.stats, sp = st.compileSplit;
     sp.codegen += t.codegenMs; sp.assemble += t.emitMs; sp.wasmCompile += t.wasmCompileMs; sp.instantiate += t4 - t3;
     st.lazyRemoved += t.lazyRemoved;
+    st.regions += t.regions;
+    st.regionBlocks += t.regionBlocks;
     const rec: ModuleRecord = { liveFns: 0, bytes: size };
     for (let i = 0; i < blocks.length; i++) {
       const b = blocks[i], s = jobs[i].slot;
@@ -667,7 +672,7 @@ export class BinaryTranslator {
         `${this.asyncUsed ? ' in the compile worker' : ''} (${(s.wasmBytes / 1024).toFixed(0)} KiB wasm), ` +
         `${s.blocksCompiled ? ((s.compileMs * 1000) / s.blocksCompiled).toFixed(1) : '0'} µs/block ` +
         `(codegen ${us(s.compileSplit.codegen)}, assemble ${us(s.compileSplit.assemble)}, WebAssembly.Module ${us(s.compileSplit.wasmCompile)}, ` +
-        `instantiate ${us(s.compileSplit.instantiate)}), ${s.lazyRemoved} dead LAZY removed, first module after ${s.firstModuleMs.toFixed(0)} ms`,
+        `instantiate ${us(s.compileSplit.instantiate)}), ${s.regionBlocks} blocks in ${s.regions} regions, ${s.lazyRemoved} dead LAZY removed, first module after ${s.firstModuleMs.toFixed(0)} ms`,
       `bt: block runs compiled=${s.compiledRuns} (chained ${s.chainHits}) interpreted=${s.interpretedRuns}; dispatcher calls=${s.dispatcherCalls} misses=${s.dispatcherMisses} ` +
         `refills=${s.hashRefills}; invalidated compiled=${s.invalidatedCompiled} discarded=${s.discardedCompiled} flushes=${s.flushes} faults=${s.faults}`,
       `bt: host calls helper=${hc.helper} read=${hc.read} write=${hc.write} lazy=${hc.lazy}` +

@@ -1,0 +1,124 @@
+/**
+ * Regions (src/jit/batch.ts formRegions, codegen.ts generateRegion): blocks of one page linked by
+ * constant exits, compiled into one function whose member-to-member exits are branches.
+ *  - a hand-written loop with an if/else body becomes one region and gives the interpreter's results;
+ *  - a member rewritten by another member while the region runs stops being entered (slot generation);
+ *  - lock-step against the interpreter with regions on images/ guests and random streams (page
+ *    faults mid-block, self-modifying code), chained steps;
+ *  - every benchmark guest (quick count): same output and instruction count as the interpreter.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createMachine } from '../../src/index.js';
+import { runLockstep } from '../../src/jit/lockstep.js';
+import { parseSuite } from '../../bench/lib/suite.js';
+import { generate } from './randgen.js';
+import { assemble, bt, btMachine, guestElf, guestNames, ROOT } from './util.js';
+
+/** Tiering that puts many blocks of a page into one batch (regions need several blocks in one batch). */
+const REGIONS = { threshold: 2, batchSize: 64, batchWait: 400, asyncCompile: false };
+
+// A loop whose body branches (if/else) and calls nothing: five blocks on one page.
+const LOOP = `
+  mov $0x200000, %esp
+  xor %eax, %eax
+  xor %ebx, %ebx
+  mov $3000, %ecx
+top:
+  test $1, %cl
+  jz even
+  add %ecx, %eax
+  inc %ebx
+  jmp next
+even:
+  xor $0x5a5a, %eax
+  rol $3, %eax
+next:
+  dec %ecx
+  jnz top
+  mov %eax, %edx
+  out %eax, $0x80
+  hlt
+`;
+
+function runFlat(bin: Uint8Array, engine: 'bt' | 'interp', opts = REGIONS) {
+  const m = engine === 'bt' ? btMachine(opts) : createMachine({ memoryMiB: 16, engine });
+  m.loadFlat(bin, 0x100000);
+  const r = m.run(5_000_000);
+  return { m, r, regs: m.getRegisters() };
+}
+
+describe('regions', () => {
+  it('a loop with an if/else body runs as one region with the interpreter\'s results', () => {
+    const bin = assemble(LOOP);
+    const a = runFlat(bin, 'bt'), b = runFlat(bin, 'interp');
+    expect(a.regs).toEqual(b.regs);
+    expect(a.r.instructions).toBe(b.r.instructions);
+    const s = bt(a.m).stats;
+    expect(s.regions).toBeGreaterThanOrEqual(1);
+    expect(s.regionBlocks).toBeGreaterThanOrEqual(4);
+    // the loop ran in compiled code, moving between members without the dispatcher
+    expect(s.chainHits).toBeGreaterThan(4000);
+    expect(s.dispatcherCalls).toBeLessThan(200);
+  });
+
+  it('a member whose code another member rewrites is left (its slot generation changed) and retranslated', () => {
+    // Once, late in the loop, the odd branch patches the immediate of the even branch's XOR: by
+    // then both are compiled members of one region, which keeps running.
+    const src = LOOP.replace('xor $0x5a5a, %eax', 'patched: xor $0x5a5a, %eax')
+      .replace('inc %ebx', 'inc %ebx\n  cmp $1001, %ecx\n  jne next\n  mov %ecx, patched+1');
+    const bin = assemble(src);
+    const a = runFlat(bin, 'bt'), b = runFlat(bin, 'interp');
+    expect(a.regs).toEqual(b.regs);
+    expect(a.r.instructions).toBe(b.r.instructions);
+    expect(bt(a.m).stats.regions).toBeGreaterThanOrEqual(1);
+    expect(bt(a.m).stats.invalidatedCompiled).toBeGreaterThan(0);
+  });
+
+  it('lock-step: images/ guests with regions, chained (up to 500 instructions per bt step)', () => {
+    let regions = 0;
+    for (const g of guestNames()) {
+      const img = new Uint8Array(readFileSync(guestElf(g)));
+      const r = runLockstep((m) => m.loadMultiboot(img), { bt: REGIONS, btStep: 500, memoryMiB: 64, maxInstructions: 5_000_000 });
+      expect(r.divergence ?? '', g).toBe('');
+      expect(r.ok, g).toBe(true);
+      regions += bt(r.bt).stats.regions;
+    }
+    expect(regions).toBeGreaterThan(5);
+  });
+
+  it('lock-step: random streams with regions (page faults mid-block, self-modifying code), chained', () => {
+    let regions = 0, faults = 0, invalidated = 0;
+    for (const seed of [41, 42, 43, 44, 45, 46, 47, 48]) {
+      const bin = assemble(generate(seed, { length: 350 }));
+      const r = runLockstep((m) => m.loadFlat(bin, 0x100000), { bt: { ...REGIONS, threshold: 1 }, btStep: 50, maxInstructions: 2_000_000, memoryEvery: 50 });
+      expect(r.divergence ?? '', `seed ${seed}`).toBe('');
+      expect(r.ok).toBe(true);
+      const s = bt(r.bt).stats;
+      regions += s.regions; faults += s.faults; invalidated += s.invalidatedCompiled;
+    }
+    expect(regions).toBeGreaterThan(5);
+    expect(faults).toBeGreaterThan(5);
+    expect(invalidated).toBeGreaterThan(5);
+  });
+});
+
+describe('benchmark guests (quick counts): bt with default tiering = interp', () => {
+  const suite = parseSuite(readFileSync(join(ROOT, 'images', 'bench', 'suite.txt'), 'utf8'));
+  for (const def of suite) {
+    it(def.name, () => {
+      const img = new Uint8Array(readFileSync(join(ROOT, 'images', 'build', 'bench', `${def.name}.elf`)));
+      const run = (engine: 'bt' | 'interp') => {
+        const m = createMachine({ memoryMiB: 64, engine });
+        m.loadMultiboot(img, `iters=${def.quick}`);
+        const r = m.run(2_000_000_000);
+        return { m, out: { serial: m.serialOutput, reason: r.reason, exitCode: r.exitCode, instructions: r.instructions } };
+      };
+      const a = run('bt'), b = run('interp');
+      expect(a.out).toEqual(b.out);
+      expect(a.out.serial).toMatch(/result=ok/);
+      if (def.kind === 'cpu' && def.name !== 'smc') expect(bt(a.m).stats.regionBlocks).toBeGreaterThan(0);
+    }, 60_000);
+  }
+});
