@@ -114,7 +114,7 @@ async function main(argv: string[]): Promise<void> {
   const jobs: BatchBlock[] = batch.map((b, i) => ({ code: b.code, nInsn: b.nInsn, mode: b.mode, csBase: b.csBase, eip: b.eip, phys: b.phys, slot: i + 1, gen: 0 }));
   const batcher = new BatchCompiler();
   const compileBatch = (backend: BtBackend, instantiate: boolean): void => {
-    const r = batcher.build(jobs, { backend, memoryPages, optimizeFlags: true, chain: false, codeLines: false, validate: false });
+    const r = batcher.build(jobs, { backend, memoryPages, optimizeFlags: true, chain: false, regions: false, codeLines: false, validate: false });
     if (instantiate) new WebAssembly.Instance(new WebAssembly.Module(r.bytes), imports);
   };
   const codegenOnly = (): void => {

@@ -28,6 +28,7 @@ export interface BatchSettings {
   memoryPages: number;
   optimizeFlags: boolean;
   chain: boolean;
+  regions: boolean;
   codeLines: boolean;
   profile?: boolean;
   validate: boolean;
@@ -74,7 +75,7 @@ export class BatchCompiler {
         eip: b.eip, gen: b.gen, sibling, profile: s.profile, flat: (b.mode & MODE_FLAT) !== 0,
       });
     }
-    const regions = s.chain ? formRegions(blocks, codes) : [];
+    const regions = s.chain && s.regions ? formRegions(blocks, codes) : [];
     const r = s.backend === 'binaryen' ? this.binaryenModule(blocks, codes, places, regions, s) : this.directModule(blocks, codes, places, regions, s);
     const t2 = performance.now();
     return {
@@ -174,10 +175,13 @@ export const MAX_REGION_BLOCKS = 32;
 export const MAX_REGION_INSNS = 512;
 
 /**
- * Group the batch's blocks into regions: blocks without helper calls on the same linear page, with
- * the same mode, CS base and physical page (so an exit from one to another has a fixed successor,
- * as for chaining), connected by constant exits. Returns the regions of two or more blocks, each
- * as batch indices in EIP order (forward exits then become forward branches).
+ * Group the batch's blocks into regions: loops. Candidates are blocks without helper calls on the
+ * same linear page, with the same mode, CS base and physical page (so an exit from one to another
+ * has a fixed successor, as for chaining); a region is a strongly connected component (two or more
+ * blocks) of their constant-exit graph. Only cycles gain from resident registers: entering a region
+ * loads every register its members use and leaving it stores every one they write, which an
+ * acyclic chain of blocks (chained exits) would not repay. Returns the regions as batch indices in
+ * EIP order (forward exits then become forward branches).
  */
 export function formRegions(blocks: BatchBlock[], codes: Int32Array[]): number[][] {
   const groups = new Map<string, number[]>();
@@ -193,30 +197,22 @@ export function formRegions(blocks: BatchBlock[], codes: Int32Array[]): number[]
   const out: number[][] = [];
   for (const g of groups.values()) {
     if (g.length < 2) continue;
-    // connected components over constant exits (union-find on positions in g)
-    const parent = g.map((_, k) => k);
-    const find = (k: number): number => { while (parent[k] !== k) k = parent[k] = parent[parent[k]]; return k; };
     const at = new Map<number, number>();
     g.forEach((i, k) => at.set(blocks[i].eip, k));
-    g.forEach((i, k) => {
-      const code = codes[i];
+    const succ: number[][] = g.map((i) => {
+      const code = codes[i], s: number[] = [];
       for (let p = 0; p < code.length; p += UOP_WORDS) {
         const op = code[p];
-        const targets = op === U.EXITI ? [code[p + 2]] : op === U.EXITC ? [code[p + 3], code[p + 4]] : null;
-        if (!targets) continue;
-        for (const t of targets) {
-          const m = at.get(t);
-          if (m !== undefined) parent[find(m)] = find(k);
-        }
+        if (op === U.EXITI) s.push(code[p + 2]);
+        else if (op === U.EXITC) s.push(code[p + 3], code[p + 4]);
       }
+      return s.map((t) => at.get(t)).filter((k): k is number => k !== undefined);
     });
-    const comps = new Map<number, number[]>();
-    g.forEach((i, k) => { const r = find(k); const c = comps.get(r); if (c) c.push(i); else comps.set(r, [i]); });
-    for (const c of comps.values()) {
+    for (const c of stronglyConnected(succ)) {
       if (c.length < 2) continue;
-      c.sort((x, y) => (blocks[x].eip >>> 0) - (blocks[y].eip >>> 0));
+      const members = c.map((k) => g[k]).sort((x, y) => (blocks[x].eip >>> 0) - (blocks[y].eip >>> 0));
       let cur: number[] = [], insns = 0;
-      for (const i of c) {
+      for (const i of members) {
         if (cur.length >= MAX_REGION_BLOCKS || (cur.length > 0 && insns + blocks[i].nInsn > MAX_REGION_INSNS)) {
           if (cur.length > 1) out.push(cur);
           cur = []; insns = 0;
@@ -227,4 +223,27 @@ export function formRegions(blocks: BatchBlock[], codes: Int32Array[]): number[]
     }
   }
   return out;
+}
+
+/** Strongly connected components of a small graph (Tarjan; adjacency lists of node indices). */
+export function stronglyConnected(succ: number[][]): number[][] {
+  const n = succ.length, index = new Int32Array(n).fill(-1), low = new Int32Array(n), onStack = new Uint8Array(n);
+  const stack: number[] = [], comps: number[][] = [];
+  let next = 0;
+  const visit = (v: number): void => {
+    index[v] = low[v] = next++;
+    stack.push(v); onStack[v] = 1;
+    for (const w of succ[v]) {
+      if (index[w] < 0) { visit(w); low[v] = Math.min(low[v], low[w]); }
+      else if (onStack[w]) low[v] = Math.min(low[v], index[w]);
+    }
+    if (low[v] === index[v]) {
+      const c: number[] = [];
+      let w: number;
+      do { w = stack.pop()!; onStack[w] = 0; c.push(w); } while (w !== v);
+      comps.push(c);
+    }
+  };
+  for (let v = 0; v < n; v++) if (index[v] < 0) visit(v);
+  return comps;
 }

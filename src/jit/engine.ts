@@ -61,6 +61,8 @@ export interface BtOptions {
   optimizeFlags: boolean;
   /** Direct chaining of constant exits to blocks on the same page (tail calls, no dispatcher). */
   chain: boolean;
+  /** Compile blocks of one page linked by constant exits into one function (regions; needs chain). */
+  regions: boolean;
   /**
    * How blocks become wasm: 'binaryen' (default) builds Binaryen IR per block and lets Binaryen write
    * the module; 'direct' writes the same code as bytes (wasm.ts) — no start-up cost, for comparison.
@@ -90,6 +92,7 @@ export const DEFAULT_BT_OPTIONS: BtOptions = {
   maxWasmBytes: 48 << 20,
   optimizeFlags: true,
   chain: true,
+  regions: true,
   backend: 'binaryen',
   validate: false,
   asyncCompile: true,
@@ -98,7 +101,7 @@ export const DEFAULT_BT_OPTIONS: BtOptions = {
 
 export const BT_BACKENDS: readonly BtBackend[] = ['binaryen', 'direct'];
 
-/** Options from the environment (X86VM_BT_*: THRESHOLD, BATCH, WAIT, MAXFN, NOOPT, NOCHAIN, DUMP, PROFILE, VALIDATE, SYNC, WORKER_AFTER, BACKEND). */
+/** Options from the environment (X86VM_BT_*: THRESHOLD, BATCH, WAIT, MAXFN, NOOPT, NOCHAIN, NOREGIONS, DUMP, PROFILE, VALIDATE, SYNC, WORKER_AFTER, BACKEND). */
 export function btOptionsFromEnv(env: Record<string, string | undefined> = process.env): Partial<BtOptions> {
   const o: Partial<BtOptions> = {};
   const num = (k: string): number | undefined => {
@@ -114,6 +117,7 @@ export function btOptionsFromEnv(env: Record<string, string | undefined> = proce
   const m = num('X86VM_BT_MAXFN'); if (m !== undefined) o.maxFunctions = Math.max(16, m);
   if (env.X86VM_BT_NOOPT === '1') o.optimizeFlags = false;
   if (env.X86VM_BT_NOCHAIN === '1') o.chain = false;
+  if (env.X86VM_BT_NOREGIONS === '1') o.regions = false;
   if (env.X86VM_BT_DUMP) o.dumpDir = env.X86VM_BT_DUMP;
   if (env.X86VM_BT_PROFILE === '1') o.profile = true;
   if (env.X86VM_BT_VALIDATE === '1') o.validate = true;
@@ -451,7 +455,7 @@ export class BinaryTranslator {
       return { code: b.code, nInsn: b.nInsn, mode: b.mode, csBase: b.csBase, eip: b.eip, phys: b.phys, slot, gen: rt[((RT_CHAIN + slot * RT_CHAIN_ENTRY) >> 2) + 4] };
     });
     const settings: BatchSettings = {
-      backend: o.backend, memoryPages: this.memoryPages, optimizeFlags: o.optimizeFlags, chain: o.chain, codeLines: this.codeLines,
+      backend: o.backend, memoryPages: this.memoryPages, optimizeFlags: o.optimizeFlags, chain: o.chain, regions: o.regions, codeLines: this.codeLines,
       profile: o.profile, validate: o.validate,
     };
     if (!sync && this.useWorker()) {

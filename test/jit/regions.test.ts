@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMachine } from '../../src/index.js';
+import { stronglyConnected } from '../../src/jit/batch.js';
 import { runLockstep } from '../../src/jit/lockstep.js';
 import { parseSuite } from '../../bench/lib/suite.js';
 import { generate } from './randgen.js';
@@ -50,6 +51,15 @@ function runFlat(bin: Uint8Array, engine: 'bt' | 'interp', opts = REGIONS) {
 }
 
 describe('regions', () => {
+  it('are the loops of the exit graph (strongly connected components)', () => {
+    const norm = (cs: number[][]) => cs.map((c) => c.slice().sort((a, b) => a - b)).sort((a, b) => a[0] - b[0]);
+    // 0 → 1 → 2 → 0 (loop), 2 → 3 → 4 (straight line), 4 → 4 (self loop), 5 alone
+    expect(norm(stronglyConnected([[1], [2], [0, 3], [4], [4], []]))).toEqual([[0, 1, 2], [3], [4], [5]]);
+    // nested loops form one component: 0 → 1 → 2 → 1, 2 → 3 → 0
+    expect(norm(stronglyConnected([[1], [2], [1, 3], [0]]))).toEqual([[0, 1, 2, 3]]);
+    expect(norm(stronglyConnected([[1], [2], [3], []]))).toEqual([[0], [1], [2], [3]]);
+  });
+
   it('a loop with an if/else body runs as one region with the interpreter\'s results', () => {
     const bin = assemble(LOOP);
     const a = runFlat(bin, 'bt'), b = runFlat(bin, 'interp');
@@ -85,7 +95,7 @@ describe('regions', () => {
       expect(r.ok, g).toBe(true);
       regions += bt(r.bt).stats.regions;
     }
-    expect(regions).toBeGreaterThan(5);
+    expect(regions).toBeGreaterThanOrEqual(3);
   });
 
   it('lock-step: random streams with regions (page faults mid-block, self-modifying code), chained', () => {
@@ -118,7 +128,8 @@ describe('benchmark guests (quick counts): bt with default tiering = interp', ()
       const a = run('bt'), b = run('interp');
       expect(a.out).toEqual(b.out);
       expect(a.out.serial).toMatch(/result=ok/);
-      if (def.kind === 'cpu' && def.name !== 'smc') expect(bt(a.m).stats.regionBlocks).toBeGreaterThan(0);
+      // loops of several blocks (mix: shell sort, sieve; sieve: its outer loop) ran as regions
+      if (def.name === 'mix' || def.name === 'sieve') expect(bt(a.m).stats.regionBlocks).toBeGreaterThan(0);
     }, 60_000);
   }
 });
