@@ -187,6 +187,10 @@ export class BlockCompiler {
   private cur = 0;
   private regionLabels: number[] = [];
   private topLabel = -1;
+  /** Per-site translation caches (loop-resident functions): first local, sites so far, sites in the function; -1: none. */
+  private siteBase = -1;
+  private siteNext = 0;
+  private siteCount = 0;
   readonly stats: CodegenStats = { functions: 0, wasmBytes: 0, inlineCondStatic: 0, inlineCondDynamic: 0 };
 
   /** Translate micro-ops `code` (of a block with `nInsn` instructions, translated for CPL `cpl`). */
@@ -252,7 +256,6 @@ export class BlockCompiler {
     let localsEnd = 0;
     for (const m of members) localsEnd = Math.max(localsEnd, this.prepare(m).localsEnd);
     const params = K > 1 ? 3 : 2; // the third parameter (entry) is L_LIN, free until the first access
-    w.locals(localsEnd - params);
     this.members = members;
     this.regionLabels = [];
     this.topLabel = -1;
@@ -262,6 +265,19 @@ export class BlockCompiler {
       const m = members[0];
       if (this.prepare(m).canChain && m.place.eip !== undefined) resident = this.exitTargets(m.code).includes(m.place.eip);
     }
+    this.siteBase = -1;
+    this.siteNext = 0;
+    this.siteCount = 0;
+    if (resident) {
+      for (const m of members) {
+        for (let p = 0; p < m.code.length; p += UOP_WORDS) {
+          const op = m.code[p];
+          if (op === U.LD8 || op === U.LD16 || op === U.LD32 || op === U.ST8 || op === U.ST16 || op === U.ST32) this.siteCount++;
+        }
+      }
+      if (this.siteCount > 0) this.siteBase = localsEnd;
+    }
+    w.locals(localsEnd + 2 * this.siteCount - params);
     this.regCached.fill(0);
     this.regDirty.fill(0);
     this.segCached.fill(0);
@@ -275,6 +291,7 @@ export class BlockCompiler {
       w.i32(0); w.set(L_FOP);
       w.get(P_DONE); w.set(L_DONE0);
       w.i32(0); w.set(L_HITS);
+      this.siteReset();
       this.topLabel = w.loop();
     }
     const entryRegs = this.regCached.slice(), entryDirty = this.regDirty.slice(), entrySegs = this.segCached.slice();
@@ -309,7 +326,10 @@ export class BlockCompiler {
     w.op(Op.unreachable);
     w.endFunction();
     this.stats.functions += K;
-    return localsEnd - params;
+    if (this.siteNext !== this.siteCount) throw new Error(`codegen: ${this.siteNext} memory access sites emitted, ${this.siteCount} counted`);
+    const locals = localsEnd + 2 * this.siteCount - params;
+    this.siteBase = -1;
+    return locals;
   }
 
   /**
@@ -858,22 +878,70 @@ export class BlockCompiler {
     w.get(L_E); w.i32(~0xfff); w.op(Op.i32_and); w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.op(Op.i32_add);
   }
 
+  /**
+   * Loop-resident functions: each memory access site remembers the page of its last access (tag =
+   * linear page, delta = host − linear address) in two locals. A hit needs no TLB load: the
+   * translation leaves the data dependency path (address → host address → data) of the loop. The
+   * remembered translation is a TLB entry's; the TLB itself only changes through helpers (never in
+   * these functions) or JavaScript, i.e. the slow paths, after which every site forgets (siteReset);
+   * a store site only remembers pages without translated code. Emits the hit path (`access`
+   * branches out) and returns the site, or -1 without caches.
+   */
+  private siteHit(size: number, slow: number, access: () => void): number {
+    if (this.siteBase < 0) return -1;
+    const w = this.w, k = this.siteNext++, tag = this.siteBase + 2 * k;
+    const miss = w.block();
+    w.get(L_LIN); w.i32(~0xfff); w.op(Op.i32_and); w.get(tag); w.op(Op.i32_ne); w.brIf(miss);
+    if (size > 1) { w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.i32(0x1000 - size); w.op(Op.i32_gt_u); w.brIf(slow); }
+    w.get(L_LIN); w.get(tag + 1); w.op(Op.i32_add);
+    access();
+    w.end();
+    return k;
+  }
+
+  /** With the host address on the stack (left there): remember the translation of L_LIN's page at `site`. */
+  private siteFill(site: number): void {
+    this.w.set(L_X);
+    this.siteFillFromX(site);
+    this.w.get(L_X);
+  }
+
+  /** Remember the translation of L_LIN's page (host address in L_X) at `site`. */
+  private siteFillFromX(site: number): void {
+    const w = this.w, tag = this.siteBase + 2 * site;
+    w.get(L_X); w.get(L_LIN); w.op(Op.i32_sub); w.set(tag + 1);
+    w.get(L_LIN); w.i32(~0xfff); w.op(Op.i32_and); w.set(tag);
+  }
+
+  /** After a call into JavaScript: forget every site's page (1 never equals a page address). */
+  private siteReset(): void {
+    if (this.siteBase < 0) return;
+    const w = this.w;
+    for (let k = 0; k < this.siteCount; k++) { w.i32(1); w.set(this.siteBase + 2 * k); }
+  }
+
   private load(d: number, off: number, seg: number, size: number): void {
     const w = this.w;
     if (this.segChecked(seg)) this.seg(seg);
     const done = w.block(I32);
     const slow = w.block();
     this.linear(off, seg, size, slow);
+    const ld = (): void => {
+      if (size === 1) w.mem(Op.i32_load8_u, 0, 0);
+      else if (size === 2) w.mem(Op.i32_load16_u, 0, 0);
+      else w.mem(Op.i32_load, 0, 0);
+      w.br(done);
+    };
+    const site = this.siteHit(size, slow, ld);
     this.tlb(this.rmask, size, slow);
-    if (size === 1) w.mem(Op.i32_load8_u, 0, 0);
-    else if (size === 2) w.mem(Op.i32_load16_u, 0, 0);
-    else w.mem(Op.i32_load, 0, 0);
-    w.br(done);
+    if (site >= 0) this.siteFill(site);
+    ld();
     w.end();
     // slow path: precise state in memory first (the access may fault)
     this.flushAll(false);
     this.syncIcount();
     w.i32(seg | size << 4 | this.place.slot << 8); w.get(off); w.i32(this.curEip); w.call(F_READ);
+    this.siteReset();
     w.end();
     w.set(d);
   }
@@ -891,6 +959,7 @@ export class BlockCompiler {
       else w.mem(Op.i32_store, 0, 0);
       w.br(done);
     };
+    const site = this.siteHit(size, slow, st);
     if (this.place.codeLines) {
       // A page holding translated code keeps its write permission in the TLB_CODE_WRITE_* bits
       // (paging.ts codeWriteBits): a store that touches no translated 64-byte line (cache.ts
@@ -909,17 +978,24 @@ export class BlockCompiler {
         w.op(Op.i32_or);
       }
       w.brIf(slow);
+      if (site >= 0) {
+        // only pages without translated code (the fast write bit) are remembered
+        w.else_();
+        this.siteFillFromX(site);
+      }
       w.end();
       w.get(L_X);
       st();
     } else {
       this.tlb(this.wmask, size, slow);
+      if (site >= 0) this.siteFill(site);
       st();
     }
     w.end();
     this.flushAll(false);
     this.syncIcount();
     w.i32(seg | size << 4 | this.place.slot << 8); w.get(off); w.get(v); w.i32(this.curEip); w.call(F_WRITE);
+    this.siteReset();
     this.noteSmc();
     w.end();
   }
