@@ -887,12 +887,12 @@ export class BlockCompiler {
    * a store site only remembers pages without translated code. Emits the hit path (`access`
    * branches out) and returns the site, or -1 without caches.
    */
-  private siteHit(size: number, slow: number, access: () => void): number {
+  private siteHit(size: number, access: () => void): number {
     if (this.siteBase < 0) return -1;
     const w = this.w, k = this.siteNext++, tag = this.siteBase + 2 * k;
     const miss = w.block();
-    w.get(L_LIN); w.i32(~0xfff); w.op(Op.i32_and); w.get(tag); w.op(Op.i32_ne); w.brIf(miss);
-    if (size > 1) { w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.i32(0x1000 - size); w.op(Op.i32_gt_u); w.brIf(slow); }
+    // one compare: same page and naturally aligned (so not crossing a page); anything else takes the TLB path
+    w.get(L_LIN); w.i32(~0xfff | (size - 1)); w.op(Op.i32_and); w.get(tag); w.op(Op.i32_ne); w.brIf(miss);
     w.get(L_LIN); w.get(tag + 1); w.op(Op.i32_add);
     access();
     w.end();
@@ -932,7 +932,7 @@ export class BlockCompiler {
       else w.mem(Op.i32_load, 0, 0);
       w.br(done);
     };
-    const site = this.siteHit(size, slow, ld);
+    const site = this.siteHit(size, ld);
     this.tlb(this.rmask, size, slow);
     if (site >= 0) this.siteFill(site);
     ld();
@@ -959,7 +959,7 @@ export class BlockCompiler {
       else w.mem(Op.i32_store, 0, 0);
       w.br(done);
     };
-    const site = this.siteHit(size, slow, st);
+    const site = this.siteHit(size, st);
     if (this.place.codeLines) {
       // A page holding translated code keeps its write permission in the TLB_CODE_WRITE_* bits
       // (paging.ts codeWriteBits): a store that touches no translated 64-byte line (cache.ts
