@@ -148,6 +148,12 @@ export function toMarkdown(res: Results): string {
       `bt speed-up ${fmtX(cg.btSpeedup)}, bt ÷ native ${fmtX(cg.btVsNative)}, bt ÷ qemu ${fmtX(cg.btVsQemu)}, bt ÷ v86 ${fmtX(cg.btVsV86)}.`);
     L.push('');
   }
+  const ml = res.ratios['mix-long'];
+  if (ml && (ml.btVsV86 !== undefined || ml.btVsQemu !== undefined)) {
+    L.push(`Speed target on the CPU-bound mix at the size it is stated for (mix-long: native ≈ 0.15 s; whole process, wall time): ` +
+      `bt ÷ v86 ${fmtX(ml.btVsV86)} (target ≤ 0.5), bt ÷ qemu ${fmtX(ml.btVsQemu)} (aim: 1), bt speed-up over interp ${fmtX(ml.btSpeedup)}.`);
+    L.push('');
+  }
   const cp = res.codepage;
   if (Object.keys(cp).length) {
     L.push(`Data on code pages (mix-codepage time ÷ mix time; the same work, arrays sharing 4 KiB pages with the code that writes them): ` +
