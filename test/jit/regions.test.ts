@@ -73,6 +73,20 @@ describe('regions', () => {
     expect(s.dispatcherCalls).toBeLessThan(200);
   });
 
+  it('the direct back end builds the same regions (lock-step on the if/else loop and random streams)', () => {
+    const opts = { ...REGIONS, backend: 'direct' as const };
+    let regions = 0;
+    const loop = runLockstep((m) => m.loadFlat(assemble(LOOP), 0x100000), { bt: opts, btStep: 50, maxInstructions: 100_000 });
+    expect(loop.divergence ?? '').toBe('');
+    regions += bt(loop.bt).stats.regions;
+    for (const seed of [51, 52, 53]) {
+      const r = runLockstep((m) => m.loadFlat(assemble(generate(seed, { length: 300 })), 0x100000), { bt: { ...opts, threshold: 1 }, btStep: 50, maxInstructions: 1_000_000 });
+      expect(r.divergence ?? '', `seed ${seed}`).toBe('');
+      regions += bt(r.bt).stats.regions;
+    }
+    expect(regions).toBeGreaterThanOrEqual(2);
+  });
+
   it('a member whose code another member rewrites is left (its slot generation changed) and retranslated', () => {
     // Once, late in the loop, the odd branch patches the immediate of the even branch's XOR: by
     // then both are compiled members of one region, which keeps running.
