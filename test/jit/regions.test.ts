@@ -17,6 +17,12 @@ import { parseSuite } from '../../bench/lib/suite.js';
 import { generate } from './randgen.js';
 import { assemble, bt, btMachine, guestElf, guestNames, ROOT } from './util.js';
 
+/**
+ * Let the worker's event loop turn between tests: a test file whose tests are all synchronous would
+ * otherwise keep it busy for over a minute, and vitest's RPC to the main process times out.
+ */
+const yieldToEventLoop = (): Promise<void> => new Promise((r) => setImmediate(r));
+
 /** Tiering that puts many blocks of a page into one batch (regions need several blocks in one batch). */
 const REGIONS = { threshold: 2, batchSize: 64, batchWait: 400, asyncCompile: false };
 
@@ -51,7 +57,8 @@ function runFlat(bin: Uint8Array, engine: 'bt' | 'interp', opts = REGIONS) {
 }
 
 describe('regions', () => {
-  it('are the loops of the exit graph (strongly connected components)', () => {
+  it('are the loops of the exit graph (strongly connected components)', async () => {
+    await yieldToEventLoop();
     const norm = (cs: number[][]) => cs.map((c) => c.slice().sort((a, b) => a - b)).sort((a, b) => a[0] - b[0]);
     // 0 → 1 → 2 → 0 (loop), 2 → 3 → 4 (straight line), 4 → 4 (self loop), 5 alone
     expect(norm(stronglyConnected([[1], [2], [0, 3], [4], [4], []]))).toEqual([[0, 1, 2], [3], [4], [5]]);
@@ -60,7 +67,8 @@ describe('regions', () => {
     expect(norm(stronglyConnected([[1], [2], [3], []]))).toEqual([[0], [1], [2], [3]]);
   });
 
-  it('a loop with an if/else body runs as one region with the interpreter\'s results', () => {
+  it('a loop with an if/else body runs as one region with the interpreter\'s results', async () => {
+    await yieldToEventLoop();
     const bin = assemble(LOOP);
     const a = runFlat(bin, 'bt'), b = runFlat(bin, 'interp');
     expect(a.regs).toEqual(b.regs);
@@ -73,7 +81,8 @@ describe('regions', () => {
     expect(s.dispatcherCalls).toBeLessThan(200);
   });
 
-  it('the direct back end builds the same regions (lock-step on the if/else loop and random streams)', () => {
+  it('the direct back end builds the same regions (lock-step on the if/else loop and random streams)', async () => {
+    await yieldToEventLoop();
     const opts = { ...REGIONS, backend: 'direct' as const };
     let regions = 0;
     const loop = runLockstep((m) => m.loadFlat(assemble(LOOP), 0x100000), { bt: opts, btStep: 50, maxInstructions: 100_000 });
@@ -87,7 +96,8 @@ describe('regions', () => {
     expect(regions).toBeGreaterThanOrEqual(2);
   });
 
-  it('a member whose code another member rewrites is left (its slot generation changed) and retranslated', () => {
+  it('a member whose code another member rewrites is left (its slot generation changed) and retranslated', async () => {
+    await yieldToEventLoop();
     // Once, late in the loop, the odd branch patches the immediate of the even branch's XOR: by
     // then both are compiled members of one region, which keeps running.
     const src = LOOP.replace('xor $0x5a5a, %eax', 'patched: xor $0x5a5a, %eax')
@@ -100,7 +110,8 @@ describe('regions', () => {
     expect(bt(a.m).stats.invalidatedCompiled).toBeGreaterThan(0);
   });
 
-  it('lock-step: images/ guests with regions, chained (up to 500 instructions per bt step)', () => {
+  it('lock-step: images/ guests with regions, chained (up to 500 instructions per bt step)', async () => {
+    await yieldToEventLoop();
     let regions = 0;
     for (const g of guestNames()) {
       const img = new Uint8Array(readFileSync(guestElf(g)));
@@ -112,7 +123,8 @@ describe('regions', () => {
     expect(regions).toBeGreaterThanOrEqual(3);
   });
 
-  it('lock-step: random streams with regions (page faults mid-block, self-modifying code), chained', () => {
+  it('lock-step: random streams with regions (page faults mid-block, self-modifying code), chained', async () => {
+    await yieldToEventLoop();
     let regions = 0, faults = 0, invalidated = 0;
     for (const seed of [41, 42, 43, 44, 45, 46, 47, 48]) {
       const bin = assemble(generate(seed, { length: 350 }));
@@ -131,7 +143,8 @@ describe('regions', () => {
 describe('benchmark guests (quick counts): bt with default tiering = interp', () => {
   const suite = parseSuite(readFileSync(join(ROOT, 'images', 'bench', 'suite.txt'), 'utf8'));
   for (const def of suite) {
-    it(def.name, () => {
+    it(def.name, async () => {
+      await yieldToEventLoop();
       const img = new Uint8Array(readFileSync(join(ROOT, 'images', 'build', 'bench', `${def.name}.elf`)));
       const run = (engine: 'bt' | 'interp') => {
         const m = createMachine({ memoryMiB: 64, engine });
