@@ -928,11 +928,14 @@ export class BlockCompiler {
     w.get(L_LIN); w.i32(~0xfff); w.op(Op.i32_and); w.set(tag);
   }
 
-  /** After a call into JavaScript: forget every site's page (1 never equals a page address). */
+  /**
+   * After a call into JavaScript: forget every site's page. -1 never equals `lin & (~0xfff | (size - 1))`
+   * (bits 4-11 of that are always clear); 1 would, for a 2- or 4-byte access at linear address 1.
+   */
   private siteReset(): void {
     if (this.siteBase < 0) return;
     const w = this.w;
-    for (let k = 0; k < this.siteCount; k++) { w.i32(1); w.set(this.siteBase + 2 * k); }
+    for (let k = 0; k < this.siteCount; k++) { w.i32(-1); w.set(this.siteBase + 2 * k); }
   }
 
   private load(d: number, off: number, seg: number, size: number): void {

@@ -96,6 +96,34 @@ describe('regions', () => {
     expect(regions).toBeGreaterThanOrEqual(2);
   });
 
+  it('an access-site cache starts empty: unaligned 2- and 4-byte reads at linear addresses 1-3 in a loop', async () => {
+    await yieldToEventLoop();
+    // Flat memory, no paging: linear = physical. The loop's first reads of each function entry miss.
+    const src = `
+  mov $0x200000, %esp
+  movl $0x11223344, 0
+  movl $0x55667788, 4
+  xor %ebx, %ebx
+  mov $500, %ecx
+again:
+  movzwl 1, %eax
+  add %eax, %ebx
+  movl 2, %eax
+  xor %eax, %ebx
+  movl 3, %eax
+  add %eax, %ebx
+  dec %ecx
+  jnz again
+  out %eax, $0x80
+  hlt
+`;
+    const bin = assemble(src);
+    const a = runFlat(bin, 'bt', { ...REGIONS, threshold: 0 } as typeof REGIONS), b = runFlat(bin, 'interp');
+    expect(a.regs).toEqual(b.regs);
+    expect(a.r.instructions).toBe(b.r.instructions);
+    expect(bt(a.m).stats.blocksCompiled).toBeGreaterThan(0);
+  });
+
   it('a member whose code another member rewrites is left (its slot generation changed) and retranslated', async () => {
     await yieldToEventLoop();
     // Once, late in the loop, the odd branch patches the immediate of the even branch's XOR: by
