@@ -1,7 +1,9 @@
 /**
  * Block code generator: one translated Block (micro-ops, src/cpu/uops.ts) → one wasm function
  * `(budget, done) -> done`: it adds the guest instructions it retired to S_ICOUNT and returns the
- * running count (or tail-calls the next block, see exits below).
+ * running count (or tail-calls the next block, see exits below). A region — a loop of blocks on
+ * one page (batch.ts formRegions) — becomes one function whose members branch to each other
+ * (generateRegion; registers, flag records and per-site page translations stay in locals).
  *
  * The micro-ops are translated 1:1; src/interp/exec.ts is the reference meaning of each. Temps are
  * i32 locals (numbered per instruction, so a later instruction can still see an earlier one's lazy
@@ -195,12 +197,14 @@ export class BlockCompiler {
   private cur = 0;
   private regionLabels: number[] = [];
   private topLabel = -1;
-  /** Per-site translation caches (loop-resident functions): first local, sites so far, sites in the function; -1: none. */
+  /**
+   * Access-site translation caches (loop-resident functions): first of their locals (-1: none), caches
+   * handed out so far, caches in the function (≤ MAX_CACHED_SITES), access sites emitted so far.
+   */
   private siteBase = -1;
   private siteNext = 0;
   private siteCount = 0;
   private siteSeen = 0;
-  private siteTotal = 0;
   readonly stats: CodegenStats = { functions: 0, wasmBytes: 0, inlineCondStatic: 0, inlineCondDynamic: 0 };
 
   /** Translate micro-ops `code` (of a block with `nInsn` instructions, translated for CPL `cpl`). */
@@ -275,21 +279,17 @@ export class BlockCompiler {
       const m = members[0];
       if (this.prepare(m).canChain && m.place.eip !== undefined) resident = this.exitTargets(m.code).includes(m.place.eip);
     }
-    this.siteBase = -1;
-    this.siteNext = 0;
-    this.siteCount = 0;
-    this.siteSeen = 0;
-    if (resident) {
-      for (const m of members) {
-        for (let p = 0; p < m.code.length; p += UOP_WORDS) {
-          const op = m.code[p];
-          if (op === U.LD8 || op === U.LD16 || op === U.LD32 || op === U.ST8 || op === U.ST16 || op === U.ST32) this.siteCount++;
-        }
+    let sites = 0;
+    for (const m of members) {
+      for (let p = 0; p < m.code.length; p += UOP_WORDS) {
+        const op = m.code[p];
+        if (op === U.LD8 || op === U.LD16 || op === U.LD32 || op === U.ST8 || op === U.ST16 || op === U.ST32) sites++;
       }
-      this.siteTotal = this.siteCount;
-      this.siteCount = Math.min(this.siteCount, MAX_CACHED_SITES);
-      if (this.siteCount > 0) this.siteBase = localsEnd;
     }
+    this.siteNext = 0;
+    this.siteSeen = 0;
+    this.siteCount = resident ? Math.min(sites, MAX_CACHED_SITES) : 0;
+    this.siteBase = this.siteCount > 0 ? localsEnd : -1;
     w.locals(localsEnd + 2 * this.siteCount - params);
     this.regCached.fill(0);
     this.regDirty.fill(0);
@@ -339,7 +339,7 @@ export class BlockCompiler {
     w.op(Op.unreachable);
     w.endFunction();
     this.stats.functions += K;
-    if (this.siteBase >= 0 && this.siteSeen !== this.siteTotal) throw new Error(`codegen: ${this.siteSeen} memory access sites emitted, ${this.siteTotal} counted`);
+    if (this.siteBase >= 0 && this.siteSeen !== sites) throw new Error(`codegen: ${this.siteSeen} memory access sites emitted, ${sites} counted`);
     const locals = localsEnd + 2 * this.siteCount - params;
     this.siteBase = -1;
     return locals;
