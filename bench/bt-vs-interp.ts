@@ -33,7 +33,7 @@ function runOnce(engine: EngineName, elf: Uint8Array, iters: number, threshold?:
   if (engine === 'bt') {
     const o = (m.engine as unknown as BinaryTranslator).options;
     o.backend = backend;
-    if (threshold !== undefined) o.threshold = threshold;
+    if (threshold !== undefined) o.threshold = o.warmThreshold = threshold;
   }
   let out = '';
   m.onSerial((t) => { out += t; });

@@ -51,6 +51,17 @@ export interface BtOptions {
   batchSize: number;
   /** ...or once this many interpreted blocks ran since the first one was queued (0: immediately). */
   batchWait: number;
+  /**
+   * Start-up phase: until `warmBlocks` blocks have been compiled, a block is queued after
+   * min(threshold, warmThreshold) executions and a batch waits at most min(batchWait, warmBatchWait)
+   * interpreted blocks, so a short run gets its hot code compiled early (the interpreter is itself
+   * still cold then: V8 has not optimised it yet). Afterwards `threshold`/`batchWait` apply, so a long
+   * run does not compile lukewarm code. Measured (whole process): 5/500 throughout made the
+   * benchmark guests 3-20% faster but the Linux boot 15% slower (23 k blocks compiled instead of 14 k).
+   */
+  warmBlocks: number;
+  warmThreshold: number;
+  warmBatchWait: number;
   /** Caps on live compiled blocks (the function table), live modules and their wasm bytes; beyond any
    * of them the code cache is flushed (V8 gives every module its own code space, and dropped modules
    * are only freed by the garbage collector, so both counts matter). */
@@ -87,6 +98,9 @@ export const DEFAULT_BT_OPTIONS: BtOptions = {
   threshold: 40,
   batchSize: 64,
   batchWait: 4000,
+  warmBlocks: 1024,
+  warmThreshold: 5,
+  warmBatchWait: 500,
   maxFunctions: 1 << 15,
   maxModules: 2048,
   maxWasmBytes: 48 << 20,
@@ -101,7 +115,7 @@ export const DEFAULT_BT_OPTIONS: BtOptions = {
 
 export const BT_BACKENDS: readonly BtBackend[] = ['binaryen', 'direct'];
 
-/** Options from the environment (X86VM_BT_*: THRESHOLD, BATCH, WAIT, MAXFN, NOOPT, NOCHAIN, NOREGIONS, DUMP, PROFILE, VALIDATE, SYNC, WORKER_AFTER, BACKEND). */
+/** Options from the environment (X86VM_BT_*: THRESHOLD, BATCH, WAIT, MAXFN, NOOPT, NOCHAIN, NOREGIONS, WARM_BLOCKS, DUMP, PROFILE, VALIDATE, SYNC, WORKER_AFTER, BACKEND). */
 export function btOptionsFromEnv(env: Record<string, string | undefined> = process.env): Partial<BtOptions> {
   const o: Partial<BtOptions> = {};
   const num = (k: string): number | undefined => {
@@ -111,9 +125,11 @@ export function btOptionsFromEnv(env: Record<string, string | undefined> = proce
     if (!Number.isInteger(n) || n < 0) throw new RangeError(`${k} must be a non-negative integer (got '${v}')`);
     return n;
   };
-  const t = num('X86VM_BT_THRESHOLD'); if (t !== undefined) o.threshold = t;
+  // THRESHOLD and WAIT set the start-up phase's values too (one fixed value throughout)
+  const t = num('X86VM_BT_THRESHOLD'); if (t !== undefined) o.threshold = o.warmThreshold = t;
   const b = num('X86VM_BT_BATCH'); if (b !== undefined) o.batchSize = Math.max(1, b);
-  const w = num('X86VM_BT_WAIT'); if (w !== undefined) o.batchWait = w;
+  const w = num('X86VM_BT_WAIT'); if (w !== undefined) o.batchWait = o.warmBatchWait = w;
+  const wb = num('X86VM_BT_WARM_BLOCKS'); if (wb !== undefined) o.warmBlocks = wb;
   const m = num('X86VM_BT_MAXFN'); if (m !== undefined) o.maxFunctions = Math.max(16, m);
   if (env.X86VM_BT_NOOPT === '1') o.optimizeFlags = false;
   if (env.X86VM_BT_NOCHAIN === '1') o.chain = false;
@@ -403,10 +419,13 @@ export class BinaryTranslator {
         // EFLAGS.TF blocks (one instruction) are never compiled: the trap follows here as in the interpreter.
         if (block.mode & MODE_TF) singleStepTrap(cpu);
         if (timed) { this.interpSample = 0; stats.timeMs.interp += (performance.now() - t0) * INTERP_SAMPLE; }
-        if (block.execCount === opts.threshold && block.valid && (block.mode & MODE_TF) === 0) this.queue.push(block);
+        const warm = stats.blocksCompiled + this.inFlight < opts.warmBlocks;
+        const threshold = warm ? Math.min(opts.threshold, opts.warmThreshold) : opts.threshold;
+        if (block.execCount === threshold && block.valid && (block.mode & MODE_TF) === 0) this.queue.push(block);
         if (this.queue.length > 0) {
           // With the compile worker idle, a short wait is enough: compiling costs the guest nothing.
-          const wait = this.inFlight === 0 && this.asyncUsed ? Math.min(opts.batchWait, IDLE_WORKER_WAIT) : opts.batchWait;
+          const batchWait = warm ? Math.min(opts.batchWait, opts.warmBatchWait) : opts.batchWait;
+          const wait = this.inFlight === 0 && this.asyncUsed ? Math.min(batchWait, IDLE_WORKER_WAIT) : batchWait;
           if (++this.queueAge >= wait || this.queue.length >= opts.batchSize) this.compileQueue();
         }
       } catch (e) {

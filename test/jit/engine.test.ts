@@ -186,6 +186,29 @@ describe('bounded memory and batching', () => {
     }
   });
 
+  it('start-up phase: the first warmBlocks blocks compile after warmThreshold runs, later ones after threshold', () => {
+    // two single-block loops, one after the other
+    const bin = assemble(`
+  mov $100, %ecx
+1: dec %ecx
+  jnz 1b
+  mov $100, %ecx
+2: dec %ecx
+  jnz 2b
+  hlt`);
+    const interpreted = (warmBlocks: number): number => {
+      const m = btMachine({ threshold: 20, batchWait: 0, warmBlocks, warmThreshold: 3, warmBatchWait: 0, asyncCompile: false });
+      m.loadFlat(bin, 0x100000);
+      m.run(100_000);
+      expect(bt(m).stats.blocksCompiled).toBe(2);
+      return bt(m).stats.interpretedRuns;
+    };
+    // warm for the first block only: the first loop is compiled 20 - 3 runs earlier
+    expect(interpreted(0) - interpreted(1)).toBe(17);
+    // warm for both
+    expect(interpreted(0) - interpreted(2)).toBe(34);
+  });
+
   it('batches hot blocks into shared modules and chains between them', () => {
     for (const seed of [77, 78, 79]) {
       const bin = assemble(generate(seed, { length: 350 }));
@@ -249,7 +272,7 @@ describe('statistics', () => {
 
 /** A bt machine that compiles only when told to, with the compile worker up, and the blocks its front end builds. */
 function workerMachine(): { m: Machine; blocks: Block[] } {
-  const m = btMachine({ threshold: 1e9, workerAfterMs: 0 });
+  const m = btMachine({ threshold: 1e9, warmBlocks: 0, workerAfterMs: 0 });
   bt(m).awaitWorker();
   const blocks: Block[] = [];
   const insert = m.cache.insert.bind(m.cache);
