@@ -1048,16 +1048,26 @@ export class BlockCompiler {
         this.staticCF(k);
         w.op(Op.i32_or);
         w.mem(Op.i32_store, 2, A_EFLAGS);
-      } else {
-        this.flushFlags(true);
-        w.load32(A_CC_MASK); w.i32(F_CF); w.op(Op.i32_and);
+      } else if (this.dynFlags) {
+        // At a region member's start: the record the previous member handed over (L_FOP ≠ 0) is
+        // replaced by this one once its CF is in EFLAGS — computed from the locals, no stores.
+        // (an INC/DEC record's mask lacks CF: EFLAGS.CF is already the current CF then)
+        w.get(L_FOP);
+        w.if_();
+        w.get(L_FMASK); w.i32(F_CF); w.op(Op.i32_and);
         w.if_();
         w.i32(0);
         w.load32(A_EFLAGS); w.i32(~F_CF); w.op(Op.i32_and);
-        this.dynamicLazyCF();
+        this.handedOverCF();
         w.op(Op.i32_or);
         w.mem(Op.i32_store, 2, A_EFLAGS);
         w.end();
+        w.else_();
+        this.foldMemoryCF();
+        w.end();
+      } else {
+        this.flushFlags(true);
+        this.foldMemoryCF();
       }
     } else {
       this.flushFlags(true);
@@ -1067,6 +1077,37 @@ export class BlockCompiler {
     }
     this.known = { op, res, s1, s2, stored: false };
     this.dynFlags = false; // a handed-over record is replaced (full mask) or was flushed above (INC/DEC)
+  }
+
+  /** EFLAGS.CF = CF of the lazy record in memory, if the record covers CF. */
+  private foldMemoryCF(): void {
+    const w = this.w;
+    w.load32(A_CC_MASK); w.i32(F_CF); w.op(Op.i32_and);
+    w.if_();
+    w.i32(0);
+    w.load32(A_EFLAGS); w.i32(~F_CF); w.op(Op.i32_and);
+    this.dynamicLazyCF();
+    w.op(Op.i32_or);
+    w.mem(Op.i32_store, 2, A_EFLAGS);
+    w.end();
+  }
+
+  /**
+   * Push CF (0/1) of the record handed over in the L_F* locals: inline for SUB (CMP: the usual loop
+   * condition), else the runtime's arith (wasm, no stores).
+   */
+  private handedOverCF(): void {
+    const w = this.w;
+    w.get(L_FOP); w.i32(2); w.op(Op.i32_shr_u); w.i32(15); w.op(Op.i32_and); w.i32(CC_SUB); w.op(Op.i32_eq);
+    w.if_(I32);
+    // L_SH = 32 - operation size (as loadOpSh)
+    w.get(L_FOP); w.i32(3); w.op(Op.i32_and); w.i32(3); w.op(Op.i32_shl); w.set(L_SH);
+    w.i32(0x1018); w.get(L_SH); w.op(Op.i32_shr_u); w.i32(0xff); w.op(Op.i32_and); w.set(L_SH);
+    const src: FlagSrc = { res: () => w.get(L_FRES), s1: () => w.get(L_FS1), s2: () => w.get(L_FS2), sh: -1 };
+    this.zx(src, src.s1); this.zx(src, src.s2); w.op(Op.i32_lt_u);
+    w.else_();
+    w.get(L_FOP); w.get(L_FRES); w.get(L_FS1); w.get(L_FS2); w.call(F_ARITHFN); w.i32(F_CF); w.op(Op.i32_and);
+    w.end();
   }
 
   private lazyT(opL: number, res: number, s1: number, s2: number): void {

@@ -124,6 +124,44 @@ again:
     expect(bt(a.m).stats.blocksCompiled).toBeGreaterThan(0);
   });
 
+  it('INC/DEC at a member\'s start take CF from the record the previous member handed over (every kind)', async () => {
+    await yieldToEventLoop();
+    // Each loop: member A sets flags (CMP, ADD, AND, ADD+INC, SHL, SBB) and jumps to member B, which
+    // starts with INC (keeps CF) and reads CF with ADC; an LCG in EBX varies the operands.
+    const kinds = ['cmp %edx, %ebx', 'add %edx, %ebx', 'and %edx, %eax', 'mov %ebx, %edx\n  add %ebx, %edx\n  inc %edx', 'shl $3, %edx', 'sbb %edx, %eax'];
+    const loops = kinds.map((op, k) => `
+  mov $200, %ecx
+a${k}:
+  mov %ebx, %edx
+  shr $7, %edx
+  ${op}
+  jmp b${k}
+b${k}:
+  inc %esi
+  adc $0, %edi
+  dec %esi
+  adc %esi, %edi
+  imul $1103515245, %ebx, %ebx
+  add $12345, %ebx
+  dec %ecx
+  jnz a${k}`).join('\n');
+    const bin = assemble(`
+  mov $0x200000, %esp
+  mov $0x9e3779b9, %ebx
+  xor %esi, %esi
+  xor %edi, %edi
+  mov $0x1234, %eax
+${loops}
+  out %eax, $0x80
+  hlt
+`);
+    // both blocks of a loop are queued at its second iteration; compiled ten iterations later
+    const a = runFlat(bin, 'bt', { ...REGIONS, batchWait: 20 }), b = runFlat(bin, 'interp');
+    expect(a.regs).toEqual(b.regs);
+    expect(a.r.instructions).toBe(b.r.instructions);
+    expect(bt(a.m).stats.regions).toBe(kinds.length);
+  });
+
   it('a member whose code another member rewrites is left (its slot generation changed) and retranslated', async () => {
     await yieldToEventLoop();
     // Once, late in the loop, the odd branch patches the immediate of the even branch's XOR: by
