@@ -1043,11 +1043,7 @@ export class BlockCompiler {
       if (k && (kk === CC_INC || kk === CC_DEC)) {
         // CF is already in EFLAGS
       } else if (k && (CC_KIND_MASK[kk] & F_CF) !== 0 && this.canStaticCF(k)) {
-        w.i32(0);
-        w.load32(A_EFLAGS); w.i32(~F_CF); w.op(Op.i32_and);
-        this.staticCF(k);
-        w.op(Op.i32_or);
-        w.mem(Op.i32_store, 2, A_EFLAGS);
+        this.setEflagsCF(() => this.staticCF(k));
       } else if (this.dynFlags) {
         // At a region member's start: the record the previous member handed over (L_FOP ≠ 0) is
         // replaced by this one once its CF is in EFLAGS — computed from the locals, no stores.
@@ -1056,11 +1052,7 @@ export class BlockCompiler {
         w.if_();
         w.get(L_FMASK); w.i32(F_CF); w.op(Op.i32_and);
         w.if_();
-        w.i32(0);
-        w.load32(A_EFLAGS); w.i32(~F_CF); w.op(Op.i32_and);
-        this.handedOverCF();
-        w.op(Op.i32_or);
-        w.mem(Op.i32_store, 2, A_EFLAGS);
+        this.setEflagsCF(() => this.handedOverCF());
         w.end();
         w.else_();
         this.foldMemoryCF();
@@ -1076,7 +1068,17 @@ export class BlockCompiler {
       return;
     }
     this.known = { op, res, s1, s2, stored: false };
-    this.dynFlags = false; // a handed-over record is replaced (full mask) or was flushed above (INC/DEC)
+    this.dynFlags = false; // a handed-over record is replaced (INC/DEC: after its CF went to EFLAGS above)
+  }
+
+  /** EFLAGS.CF = the 0/1 value `cf` pushes. */
+  private setEflagsCF(cf: () => void): void {
+    const w = this.w;
+    w.i32(0);
+    w.load32(A_EFLAGS); w.i32(~F_CF); w.op(Op.i32_and);
+    cf();
+    w.op(Op.i32_or);
+    w.mem(Op.i32_store, 2, A_EFLAGS);
   }
 
   /** EFLAGS.CF = CF of the lazy record in memory, if the record covers CF. */
@@ -1084,11 +1086,7 @@ export class BlockCompiler {
     const w = this.w;
     w.load32(A_CC_MASK); w.i32(F_CF); w.op(Op.i32_and);
     w.if_();
-    w.i32(0);
-    w.load32(A_EFLAGS); w.i32(~F_CF); w.op(Op.i32_and);
-    this.dynamicLazyCF();
-    w.op(Op.i32_or);
-    w.mem(Op.i32_store, 2, A_EFLAGS);
+    this.setEflagsCF(() => this.dynamicLazyCF());
     w.end();
   }
 
