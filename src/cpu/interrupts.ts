@@ -17,7 +17,7 @@ import {
   S_IDTR_BASE, S_IDTR_LIMIT, S_TR, SEG_ATTR, SEG_BASE, SEG_CS, SEG_HI, SEG_LIMIT, SEG_LO, SEG_SEL, SEG_SS,
   segSlot,
 } from './layout.js';
-import { readSys16, readSys32, writeSlow } from './memory.js';
+import { readSys16, readSys32, writeAs } from './memory.js';
 import { setCpl } from './paging.js';
 import {
   ACC_CODE, ACC_DC, ACC_P, ACC_RW, ACC_S, ATTR_DB, descAccess, descBase, descDpl, descIsCode, descLimit, descPresent,
@@ -89,7 +89,7 @@ export function framePush(cpu: Cpu, v: number, bytes: number): void {
     off = frame.sp & 0xffff;
   }
   if (off < frame.lo || off + bytes - 1 > frame.hi) raise(cpu, frame.vector, frame.err);
-  writeSlow(cpu, (frame.base + off) | 0, bytes, v, frame.user);
+  writeAs(cpu, (frame.base + off) | 0, bytes, v, frame.user);
 }
 
 /** The ESP value after the pushes, merged as the stack size demands (SP only for a 16-bit stack). */

@@ -80,12 +80,49 @@ export function writeSized(cpu: Cpu, seg: number, off: number, size: number, v: 
 // Descriptor tables, the TSS and the IDT are accessed with supervisor privilege whatever the CPL
 // (SDM Vol. 3 §4.6 "implicit supervisor-mode accesses").
 
-export function readSys8(cpu: Cpu, lin: number): number { return readSlow(cpu, lin, 1, false); }
-export function readSys16(cpu: Cpu, lin: number): number { return readSlow(cpu, lin, 2, false); }
-export function readSys32(cpu: Cpu, lin: number): number { return readSlow(cpu, lin, 4, false); }
-export function writeSys8(cpu: Cpu, lin: number, v: number): void { writeSlow(cpu, lin, 1, v, false); }
-export function writeSys16(cpu: Cpu, lin: number, v: number): void { writeSlow(cpu, lin, 2, v, false); }
-export function writeSys32(cpu: Cpu, lin: number, v: number): void { writeSlow(cpu, lin, 4, v, false); }
+// The same TLB fast paths as the CPL accesses above, with the supervisor permission bits (the
+// interrupt frame, TSS and descriptor accesses of every INT/IRET would otherwise walk the page tables).
+export function readSys8(cpu: Cpu, lin: number): number {
+  const e = cpu.tlb[lin >>> 12];
+  if ((e & TLB_READ_SUP) !== 0) return cpu.u8[(e & ~0xfff) + (lin & 0xfff)];
+  return readSlow(cpu, lin, 1, false);
+}
+export function readSys16(cpu: Cpu, lin: number): number {
+  const e = cpu.tlb[lin >>> 12];
+  if ((e & TLB_READ_SUP) !== 0 && (lin & 0xfff) <= 0xffe) return cpu.dv.getUint16((e & ~0xfff) + (lin & 0xfff), true);
+  return readSlow(cpu, lin, 2, false);
+}
+export function readSys32(cpu: Cpu, lin: number): number {
+  const e = cpu.tlb[lin >>> 12];
+  if ((e & TLB_READ_SUP) !== 0 && (lin & 0xfff) <= 0xffc) return cpu.dv.getInt32((e & ~0xfff) + (lin & 0xfff), true);
+  return readSlow(cpu, lin, 4, false);
+}
+export function writeSys8(cpu: Cpu, lin: number, v: number): void {
+  const e = cpu.tlb[lin >>> 12];
+  if ((e & TLB_WRITE_SUP) !== 0) { cpu.u8[(e & ~0xfff) + (lin & 0xfff)] = v; return; }
+  writeSlow(cpu, lin, 1, v, false);
+}
+export function writeSys16(cpu: Cpu, lin: number, v: number): void {
+  const e = cpu.tlb[lin >>> 12];
+  if ((e & TLB_WRITE_SUP) !== 0 && (lin & 0xfff) <= 0xffe) { cpu.dv.setUint16((e & ~0xfff) + (lin & 0xfff), v, true); return; }
+  writeSlow(cpu, lin, 2, v, false);
+}
+export function writeSys32(cpu: Cpu, lin: number, v: number): void {
+  const e = cpu.tlb[lin >>> 12];
+  if ((e & TLB_WRITE_SUP) !== 0 && (lin & 0xfff) <= 0xffc) { cpu.dv.setInt32((e & ~0xfff) + (lin & 0xfff), v, true); return; }
+  writeSlow(cpu, lin, 4, v, false);
+}
+
+/** A 2- or 4-byte write with the permissions of `user` (not of the current CPL): interrupt frames. */
+export function writeAs(cpu: Cpu, lin: number, size: number, v: number, user: boolean): void {
+  const e = cpu.tlb[lin >>> 12];
+  if ((e & (user ? TLB_WRITE_USER : TLB_WRITE_SUP)) !== 0 && (lin & 0xfff) <= 0x1000 - size) {
+    const h = (e & ~0xfff) + (lin & 0xfff);
+    if (size === 4) cpu.dv.setInt32(h, v, true); else cpu.dv.setUint16(h, v, true);
+    return;
+  }
+  writeSlow(cpu, lin, size, v, user);
+}
 
 // ---------------------------------------------------------------- slow paths
 
