@@ -76,7 +76,12 @@ export class BatchCompiler {
       });
     }
     const regions = s.chain && s.regions ? formRegions(blocks, codes) : [];
-    const r = s.backend === 'binaryen' ? this.binaryenModule(blocks, codes, places, regions, s) : this.directModule(blocks, codes, places, regions, s);
+    // per block: region k and member j as k << 16 | j, or -1
+    const inRegion = new Int32Array(blocks.length).fill(-1);
+    regions.forEach((r, k) => r.forEach((i, j) => { inRegion[i] = k * 65536 + j; }));
+    const r = s.backend === 'binaryen'
+      ? this.binaryenModule(blocks, codes, places, regions, inRegion, s)
+      : this.directModule(blocks, codes, places, regions, inRegion, s);
     const t2 = performance.now();
     return {
       bytes: r.bytes, lazyRemoved, regions: regions.length, regionBlocks: regions.reduce((n, g) => n + g.length, 0),
@@ -88,7 +93,8 @@ export class BatchCompiler {
    * Blocks → Binaryen IR → validated (option) → binary. Function i is block i's (exported as 'f' + i:
    * its table slot), or, for a region member, a wrapper that enters the region function ('r' + k).
    */
-  private binaryenModule(blocks: BatchBlock[], codes: Int32Array[], places: BlockPlace[], regions: number[][], s: BatchSettings): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
+  private binaryenModule(blocks: BatchBlock[], codes: Int32Array[], places: BlockPlace[], regions: number[][], inRegion: Int32Array,
+    s: BatchSettings): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
     const B = binaryen();
     const { module, callees } = newBlockModule({ memoryPages: s.memoryPages, funcs: BLOCK_IMPORTS });
     try {
@@ -96,8 +102,6 @@ export class BatchCompiler {
       for (let k = 0; k < regions.length; k++) callees.push({ name: 'r' + k, params: 3, result: B.i32 });
       const params = B.createType([B.i32, B.i32]), params3 = B.createType([B.i32, B.i32, B.i32]);
       const em = this.emitter;
-      const inRegion = new Int32Array(blocks.length).fill(-1);
-      regions.forEach((r, k) => r.forEach((i, j) => { inRegion[i] = k * 65536 + j; }));
       for (let i = 0; i < blocks.length; i++) {
         const b = blocks[i];
         if (inRegion[i] >= 0) {
@@ -129,13 +133,12 @@ export class BatchCompiler {
   }
 
   /** Blocks → code-section entries written as bytes (wasm.ts) → module. Same function layout as binaryenModule. */
-  private directModule(blocks: BatchBlock[], codes: Int32Array[], places: BlockPlace[], regions: number[][], s: BatchSettings): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
+  private directModule(blocks: BatchBlock[], codes: Int32Array[], places: BlockPlace[], regions: number[][], inRegion: Int32Array,
+    s: BatchSettings): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
     const codeBuf = this.codeBuf;
     codeBuf.reset();
     const types: number[] = [];
     const exports = [];
-    const inRegion = new Int32Array(blocks.length).fill(-1);
-    regions.forEach((r, k) => r.forEach((i, j) => { inRegion[i] = k * 65536 + j; }));
     for (let i = 0; i < blocks.length; i++) {
       if (inRegion[i] >= 0) {
         // wrapper: (budget, done) -> return_call r_k(budget, done, j)
