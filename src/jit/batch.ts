@@ -3,9 +3,9 @@
  * on the main thread (synchronous compilation) and in the compile worker (compile-worker.ts).
  */
 import { MODE_FLAT } from '../cpu/block.js';
-import { U, UOP_WORDS } from '../cpu/uops.js';
+import { UOP_WORDS } from '../cpu/uops.js';
 import { BinaryenEmitter, binaryen, newBlockModule, type ModuleImports } from './binaryen.js';
-import { BlockCompiler, IMPORTS, N_IMPORTS, T_FN, T_REGION, TYPES, type BlockPlace, type RegionMember } from './codegen.js';
+import { BlockCompiler, callsHelper, constantExits, IMPORTS, N_IMPORTS, T_FN, T_REGION, TYPES, type BlockPlace, type RegionMember } from './codegen.js';
 import { eliminateDeadFlags } from './optimize.js';
 import { assembleModule, WasmWriter } from './wasm.js';
 
@@ -189,10 +189,8 @@ export const MAX_REGION_INSNS = 512;
 export function formRegions(blocks: BatchBlock[], codes: Int32Array[]): number[][] {
   const groups = new Map<string, number[]>();
   for (let i = 0; i < blocks.length; i++) {
-    const b = blocks[i], code = codes[i];
-    let call = false;
-    for (let p = 0; p < code.length; p += UOP_WORDS) if (code[p] === U.CALL) { call = true; break; }
-    if (call) continue;
+    const b = blocks[i];
+    if (callsHelper(codes[i])) continue;
     const key = `${b.mode}:${b.csBase}:${((b.csBase + b.eip) | 0) >>> 12}:${b.phys >>> 12}`;
     const g = groups.get(key);
     if (g) g.push(i); else groups.set(key, [i]);
@@ -202,15 +200,7 @@ export function formRegions(blocks: BatchBlock[], codes: Int32Array[]): number[]
     if (g.length < 2) continue;
     const at = new Map<number, number>();
     g.forEach((i, k) => at.set(blocks[i].eip, k));
-    const succ: number[][] = g.map((i) => {
-      const code = codes[i], s: number[] = [];
-      for (let p = 0; p < code.length; p += UOP_WORDS) {
-        const op = code[p];
-        if (op === U.EXITI) s.push(code[p + 2]);
-        else if (op === U.EXITC) s.push(code[p + 3], code[p + 4]);
-      }
-      return s.map((t) => at.get(t)).filter((k): k is number => k !== undefined);
-    });
+    const succ = g.map((i) => constantExits(codes[i]).map((t) => at.get(t)).filter((k): k is number => k !== undefined));
     for (const c of stronglyConnected(succ)) {
       if (c.length < 2) continue;
       const members = c.map((k) => g[k]).sort((x, y) => (blocks[x].eip >>> 0) - (blocks[y].eip >>> 0));

@@ -167,6 +167,22 @@ const MAX_CACHED_SITES = 6;
 
 const NO_PLACE: BlockPlace = { slot: 0, linPage: -1, csBase: 0, chain: false };
 
+/** Constant exit targets (EXITI, EXITC) of a block's micro-ops. */
+export function constantExits(code: Int32Array): number[] {
+  const out: number[] = [];
+  for (let p = 0; p < code.length; p += UOP_WORDS) {
+    if (code[p] === U.EXITI) out.push(code[p + 2]);
+    else if (code[p] === U.EXITC) out.push(code[p + 3], code[p + 4]);
+  }
+  return out;
+}
+
+/** Does the block call a helper (which may change anything; such blocks neither chain nor join regions)? */
+export function callsHelper(code: Int32Array): boolean {
+  for (let p = 0; p < code.length; p += UOP_WORDS) if (code[p] === U.CALL) return true;
+  return false;
+}
+
 export class BlockCompiler {
   private own = new WasmWriter(1 << 16);
   private w: Emitter = this.own;
@@ -267,25 +283,16 @@ export class BlockCompiler {
     this.cwmask = user ? TLB_CODE_WRITE_USER : TLB_CODE_WRITE_SUP;
     const K = members.length;
     if (K === 0) throw new Error('codegen: empty region');
-    let localsEnd = 0;
-    for (const m of members) localsEnd = Math.max(localsEnd, this.prepare(m).localsEnd);
+    let localsEnd = 0, sites = 0;
+    const infos = members.map((m) => this.prepare(m));
+    for (const f of infos) { localsEnd = Math.max(localsEnd, f.localsEnd); sites += f.sites; }
     const params = K > 1 ? 3 : 2; // the third parameter (entry) is L_LIN, free until the first access
     this.members = members;
     this.regionLabels = [];
     this.topLabel = -1;
     // Loop-resident state: for a region, or a block that jumps back to itself.
-    let resident = K > 1;
-    if (K === 1) {
-      const m = members[0];
-      if (this.prepare(m).canChain && m.place.eip !== undefined) resident = this.exitTargets(m.code).includes(m.place.eip);
-    }
-    let sites = 0;
-    for (const m of members) {
-      for (let p = 0; p < m.code.length; p += UOP_WORDS) {
-        const op = m.code[p];
-        if (op === U.LD8 || op === U.LD16 || op === U.LD32 || op === U.ST8 || op === U.ST16 || op === U.ST32) sites++;
-      }
-    }
+    const m0 = members[0];
+    const resident = K > 1 || (infos[0].canChain && m0.place.eip !== undefined && constantExits(m0.code).includes(m0.place.eip));
     this.siteNext = 0;
     this.siteSeen = 0;
     this.siteCount = resident ? Math.min(sites, MAX_CACHED_SITES) : 0;
@@ -316,11 +323,11 @@ export class BlockCompiler {
     for (let i = 0; i < K; i++) {
       if (K > 1) w.end(); // closes $B(i): member i's code follows
       const m = members[i];
-      const info = this.prepare(m);
+      if (K > 1) this.prepare(m); // the scratch arrays hold the last member prepared
       this.code = m.code;
       this.nInsn = m.nInsn;
       this.place = m.place;
-      this.canChain = info.canChain;
+      this.canChain = infos[i].canChain;
       this.cur = i;
       this.known = null;
       this.dynFlags = resident;
@@ -349,7 +356,7 @@ export class BlockCompiler {
    * Per-member pre-pass (redone before the member is emitted: the scratch arrays are shared):
    * instruction of each micro-op, temps per instruction, instructions that may hit code.
    */
-  private prepare(m: RegionMember): { localsEnd: number; canChain: boolean } {
+  private prepare(m: RegionMember): { localsEnd: number; canChain: boolean; sites: number } {
     const code = m.code, nInsn = m.nInsn;
     const n = code.length / UOP_WORDS;
     if (this.insnOfOp.length < n) this.insnOfOp = new Int32Array(n * 2);
@@ -358,7 +365,7 @@ export class BlockCompiler {
       this.mayHitCode = new Uint8Array(nInsn * 2 + 2);
     }
     this.mayHitCode.fill(0, 0, nInsn + 1);
-    let insn = -1, maxTemp = -1, next = N_SCRATCH, hasCall = false;
+    let insn = -1, maxTemp = -1, next = N_SCRATCH, hasCall = false, sites = 0;
     for (let i = 0; i < n; i++) {
       const p = i * UOP_WORDS, op = code[p];
       if (op === U.INSN) {
@@ -376,20 +383,11 @@ export class BlockCompiler {
       if (tf & 8) maxTemp = Math.max(maxTemp, code[p + 4]);
       if (op === U.ST8 || op === U.ST16 || op === U.ST32 || op === U.CALL) this.mayHitCode[insn] = 1;
       if (op === U.CALL) hasCall = true;
+      if (op === U.LD8 || op === U.LD16 || op === U.LD32 || op === U.ST8 || op === U.ST16 || op === U.ST32) sites++;
     }
     // Chaining skips the dispatcher's boundary checks; blocks without helper calls cannot change
     // anything those checks look at except through a device (RT_ATTN), which the exit tests.
-    return { localsEnd: next + maxTemp + 1, canChain: m.place.chain && !hasCall };
-  }
-
-  /** Constant exit targets (EXITI, EXITC) of a block's micro-ops. */
-  private exitTargets(code: Int32Array): number[] {
-    const out: number[] = [];
-    for (let p = 0; p < code.length; p += UOP_WORDS) {
-      if (code[p] === U.EXITI) out.push(code[p + 2]);
-      else if (code[p] === U.EXITC) out.push(code[p + 3], code[p + 4]);
-    }
-    return out;
+    return { localsEnd: next + maxTemp + 1, canChain: m.place.chain && !hasCall, sites };
   }
 
   /** Load the registers and segment caches `code` uses into their locals (loop-resident state). */
@@ -799,14 +797,10 @@ export class BlockCompiler {
     const pl = this.place;
     const j = this.memberAt(target);
     if (j >= 0) {
-      // Into a member of this region: registers stay in their locals; the flag record goes to
-      // memory (members start with none pending). Same checks as a chained exit.
+      // Into a member of this region: registers stay in their locals, an unstored flag record is
+      // handed over in locals. Same checks as a chained exit.
       const to = this.members[j].place;
-      w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.tee(L_X);
-      w.get(P_BUDGET); w.op(Op.i32_lt_s);
-      w.load32(RT_ATTN); w.op(Op.i32_eqz); w.op(Op.i32_and);
-      w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + to.slot * RT_CHAIN_ENTRY + 16); w.i32(to.gen!); w.op(Op.i32_eq); w.op(Op.i32_and);
-      w.if_();
+      this.ifMayContinue(n, to.slot, to.gen!);
       this.handOverFlags();
       w.get(L_HITS); w.i32(1); w.op(Op.i32_add); w.set(L_HITS);
       w.get(L_X); w.set(P_DONE);
@@ -823,14 +817,7 @@ export class BlockCompiler {
     w.i32(0); w.i32(target); w.mem(Op.i32_store, 2, A_EIP);
     const sib = j >= 0 ? undefined : pl.sibling?.(target);
     if (sib) {
-      // done' = done + n; go on directly if the budget allows, no device was touched and the
-      // target block is still valid (its slot generation is unchanged).
-      w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.tee(L_X);
-      w.get(P_BUDGET); w.op(Op.i32_lt_s);
-      w.load32(RT_ATTN); w.op(Op.i32_eqz); w.op(Op.i32_and);
-      const slot = sib ? sib.slot : pl.slot, gen = sib ? sib.gen : pl.gen!;
-      w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + slot * RT_CHAIN_ENTRY + 16); w.i32(gen); w.op(Op.i32_eq); w.op(Op.i32_and);
-      w.if_();
+      this.ifMayContinue(n, sib.slot, sib.gen);
       w.i32(0); w.load32(RT_CHAIN_HITS); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_CHAIN_HITS);
       w.get(P_BUDGET); w.get(L_X); w.returnCall(sib.func);
       w.end();
@@ -838,6 +825,20 @@ export class BlockCompiler {
     w.get(P_BUDGET); w.get(P_DONE); w.i32(n); w.op(Op.i32_add);
     w.i32(RT_CHAIN + pl.slot * RT_CHAIN_ENTRY + cell * 8);
     w.returnCall(F_CHAIN);
+  }
+
+  /**
+   * Open an `if` taken when a chained exit (or a branch to a region member) may go on directly:
+   * done' = done + n (left in L_X) is within the budget, no device was touched, and the target's
+   * slot still has generation `gen` (its block was not dropped).
+   */
+  private ifMayContinue(n: number, slot: number, gen: number): void {
+    const w = this.w;
+    w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.tee(L_X);
+    w.get(P_BUDGET); w.op(Op.i32_lt_s);
+    w.load32(RT_ATTN); w.op(Op.i32_eqz); w.op(Op.i32_and);
+    w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + slot * RT_CHAIN_ENTRY + 16); w.i32(gen); w.op(Op.i32_eq); w.op(Op.i32_and);
+    w.if_();
   }
 
   /** After a slow store or a helper call: remember whether translated code was hit. */
@@ -1098,9 +1099,7 @@ export class BlockCompiler {
     const w = this.w;
     w.get(L_FOP); w.i32(2); w.op(Op.i32_shr_u); w.i32(15); w.op(Op.i32_and); w.i32(CC_SUB); w.op(Op.i32_eq);
     w.if_(I32);
-    // L_SH = 32 - operation size (as loadOpSh)
-    w.get(L_FOP); w.i32(3); w.op(Op.i32_and); w.i32(3); w.op(Op.i32_shl); w.set(L_SH);
-    w.i32(0x1018); w.get(L_SH); w.op(Op.i32_shr_u); w.i32(0xff); w.op(Op.i32_and); w.set(L_SH);
+    w.get(L_FOP); this.setShFromOp();
     const src: FlagSrc = { res: () => w.get(L_FRES), s1: () => w.get(L_FS1), s2: () => w.get(L_FS2), sh: -1 };
     this.zx(src, src.s1); this.zx(src, src.s2); w.op(Op.i32_lt_u);
     w.else_();
@@ -1168,7 +1167,12 @@ export class BlockCompiler {
   private loadOpSh(): void {
     const w = this.w;
     w.load32(A_CC_OP); w.tee(L_OP);
-    // sh = 32 - operation size = [24, 16, 0][op & 3] = (0x1018 >> ((op & 3) * 8)) & 0xff
+    this.setShFromOp();
+  }
+
+  /** Pops a lazy op; L_SH = 32 - its operation size = [24, 16, 0][op & 3] = (0x1018 >> ((op & 3) * 8)) & 0xff. */
+  private setShFromOp(): void {
+    const w = this.w;
     w.i32(3); w.op(Op.i32_and); w.i32(3); w.op(Op.i32_shl); w.set(L_SH);
     w.i32(0x1018); w.get(L_SH); w.op(Op.i32_shr_u); w.i32(0xff); w.op(Op.i32_and); w.set(L_SH);
   }
