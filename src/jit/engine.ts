@@ -498,7 +498,7 @@ export class BinaryTranslator {
     const t2 = performance.now();
     const module = new WebAssembly.Module(r.bytes);
     const t3 = performance.now();
-    this.install(blocks, jobs, module, r.bytes.length, r.bytes, { lazyRemoved: r.lazyRemoved, regions: r.regions, regionBlocks: r.regionBlocks, codegenMs: r.codegenMs, emitMs: r.emitMs, wasmCompileMs: t3 - t2 });
+    this.install(blocks, jobs, module, r.bytes.length, r.bytes, { ...r, wasmCompileMs: t3 - t2 });
     this.stats.timeMs.compile += performance.now() - t0;
   }
 
