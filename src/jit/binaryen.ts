@@ -53,31 +53,48 @@ function vendoredCopy(): string | null {
 /** V8's `--wasm-tiering-budget` default (V8 11-12, Node 20-22). */
 const V8_TIERING_BUDGET = 1_800_000;
 
+/** Did the user give Node this V8 flag (then it is theirs: left alone)? */
+function userFlag(name: string): boolean {
+  return `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`.includes(name);
+}
+
 /**
- * Whether to keep the main thread's Binaryen in V8's baseline tier (Liftoff). V8 moves a hot wasm
- * function to TurboFan once it has used up its tiering budget, compiling on background threads; for
- * Binaryen's 9.9 MB of wasm that is large functions compiled on the second of two cores while the
- * guest runs, and `process.exit` waits for the compile jobs in flight. Measured here: a trivial guest
- * 0.45 → 0.29 s, mix-long 1.24 → 1.03 s (compiling its 66 blocks 220 → 81 ms: Liftoff-compiled
- * Binaryen costs less than the competition for the cores). A function's budget comes from the flag
- * when its instance is created, so the flag is raised only while Binaryen instantiates (block modules
- * and the runtime are created later and tier up normally). Long runs move to the compile worker,
- * whose Binaryen tiers up as usual. Skipped if the user set the flag, or off the main thread (flags
- * are per process: a worker's load must not change the main thread's block modules).
+ * V8 flags raised only while Binaryen compiles and instantiates, on the main thread (flags are per
+ * process: a worker's load must not change the main thread's block modules; the worker is for long
+ * runs anyway).
+ * - Tiering budget: keeps the main thread's Binaryen in V8's baseline tier (Liftoff). V8 moves a hot
+ *   wasm function to TurboFan once it has used up its budget, compiling on background threads; for
+ *   Binaryen's 9.9 MB of wasm that is large functions compiled on the second of two cores while the
+ *   guest runs, and `process.exit` waits for the compile jobs in flight. Measured here: a trivial
+ *   guest 0.45 → 0.29 s, mix-long 1.24 → 1.03 s (compiling its 66 blocks 220 → 81 ms: Liftoff-compiled
+ *   Binaryen costs less than the competition for the cores). A function's budget is set from the
+ *   flag when its instance is created, so block modules and the runtime, created later, tier up
+ *   normally. `X86VM_BT_TIER_BINARYEN=1` turns this off.
+ * - Lazy validation: the binary is the package's own (the build step compiled it once); validating
+ *   its 9.9 MB at every start costs ≈ 20 ms, so V8 validates each function when it first compiles it.
  */
-function keepLibraryInBaselineTier(): boolean {
-  const opts = `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`;
-  return isMainThread && !opts.includes('tiering-budget') && process.env.X86VM_BT_TIER_BINARYEN !== '1';
+function loadFlags(): { set: string[]; restore: string[] } {
+  const set: string[] = [], restore: string[] = [];
+  if (!isMainThread) return { set, restore };
+  if (!userFlag('tiering-budget') && process.env.X86VM_BT_TIER_BINARYEN !== '1') {
+    set.push(`--wasm-tiering-budget=${2 ** 31 - 1}`);
+    restore.push(`--wasm-tiering-budget=${V8_TIERING_BUDGET}`);
+  }
+  if (!userFlag('lazy-validation')) {
+    set.push('--wasm-lazy-validation');
+    restore.push('--no-wasm-lazy-validation');
+  }
+  return { set, restore };
 }
 
 /** Load binaryen.js (once per process). */
 export function loadBinaryen(): Promise<void> {
   if (!loading) {
     const copy = vendoredCopy();
-    const baseline = keepLibraryInBaselineTier();
-    if (baseline) setFlagsFromString(`--wasm-tiering-budget=${2 ** 31 - 1}`);
+    const flags = loadFlags();
+    for (const f of flags.set) setFlagsFromString(f);
+    const restore = (): void => { for (const f of flags.restore) setFlagsFromString(f); };
     const load = (copy ? import(copy) : import('binaryen')) as Promise<{ default: Binaryen }>;
-    const restore = (): void => { if (baseline) setFlagsFromString(`--wasm-tiering-budget=${V8_TIERING_BUDGET}`); };
     loading = load.then((m) => { restore(); return (lib = m.default); }, (e: unknown) => { restore(); throw e; });
   }
   return loading.then(() => undefined);

@@ -213,6 +213,8 @@ export class BlockCompiler {
   private cur = 0;
   private regionLabels: number[] = [];
   private topLabel = -1;
+  /** A region member that jumps to itself is its own inner loop: the label of that loop, or -1. */
+  private selfLabel = -1;
   /**
    * Access-site translation caches (loop-resident functions): first of their locals (-1: none), caches
    * handed out so far, caches in the function (≤ MAX_CACHED_SITES), access sites emitted so far.
@@ -335,12 +337,18 @@ export class BlockCompiler {
       this.regCached.set(entryRegs);
       this.regDirty.set(entryDirty);
       this.segCached.set(entrySegs);
+      // A member's jump to itself (an inner loop) branches to a loop around its own code: through
+      // the top of the region it would take the br_table, an indirect jump, every iteration.
+      const selfLoop = K > 1 && this.canChain && constantExits(m.code).includes(m.place.eip!);
+      this.selfLabel = selfLoop ? w.loop() : -1;
       if (m.place.profile) {
         const a = RT_CHAIN + m.place.slot * RT_CHAIN_ENTRY + 20;
         w.i32(0); w.load32(a); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, a);
       }
       this.range(0, m.code.length / UOP_WORDS);
+      if (selfLoop) w.end();
     }
+    this.selfLabel = -1;
     if (resident) w.end();
     // Every path ends in an exit; the end of the body is unreachable.
     w.op(Op.unreachable);
@@ -806,6 +814,7 @@ export class BlockCompiler {
       w.get(L_X); w.set(P_DONE);
       w.i32(0); w.set(L_SMC);
       if (j > this.cur) w.br(this.regionLabels[j]);
+      else if (j === this.cur && this.selfLabel >= 0) w.br(this.selfLabel);
       else {
         if (this.members.length > 1) { w.i32(j); w.set(L_ENTRY); }
         w.br(this.topLabel);

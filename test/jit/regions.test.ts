@@ -10,6 +10,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Block } from '../../src/cpu/block.js';
 import { createMachine } from '../../src/index.js';
 import { stronglyConnected } from '../../src/jit/batch.js';
 import { runLockstep } from '../../src/jit/lockstep.js';
@@ -48,6 +49,43 @@ next:
   out %eax, $0x80
   hlt
 `;
+
+// Two nested loops. Offsets of the blocks: start, outer (mov ECX + first inner pass), inner, after.
+const NESTED = `
+  mov $0x200000, %esp
+  xor %eax, %eax
+  mov $300, %esi
+outer:
+  mov $40, %ecx
+inner:
+  add %ecx, %eax
+  rol $2, %eax
+  dec %ecx
+  jnz inner
+  xor $0x1234, %eax
+  dec %esi
+  jnz outer
+  out %eax, $0x80
+  hlt
+`;
+const NESTED_START = 0, NESTED_OUTER = 12, NESTED_INNER = 17, NESTED_AFTER = 25;
+
+/** A bt machine on NESTED that compiles only when told to, and the blocks its front end builds. */
+function nestedLoopMachine(opts: Record<string, unknown> = {}) {
+  const m = btMachine({ threshold: 1e9, warmBlocks: 0, asyncCompile: false, ...opts });
+  const blocks: Block[] = [];
+  const insert = m.cache.insert.bind(m.cache);
+  m.cache.insert = (b: Block): void => { blocks.push(b); insert(b); };
+  m.loadFlat(assemble(NESTED), 0x100000);
+  return { m, blocks };
+}
+
+function nestedLoopReference() {
+  const m = createMachine({ memoryMiB: 16, engine: 'interp' });
+  m.loadFlat(assemble(NESTED), 0x100000);
+  const r = m.run(1_000_000);
+  return { regs: m.getRegisters(), instructions: m.instructions, reason: r.reason };
+}
 
 function runFlat(bin: Uint8Array, engine: 'bt' | 'interp', opts = REGIONS) {
   const m = engine === 'bt' ? btMachine(opts) : createMachine({ memoryMiB: 16, engine });
@@ -174,6 +212,23 @@ ${loops}
     expect(a.r.instructions).toBe(b.r.instructions);
     expect(bt(a.m).stats.regions).toBeGreaterThanOrEqual(1);
     expect(bt(a.m).stats.invalidatedCompiled).toBeGreaterThan(0);
+  });
+
+  it('an inner loop in a region is a loop of its own (branches back to itself) with the interpreter\'s results', async () => {
+    await yieldToEventLoop();
+    const { m, blocks } = nestedLoopMachine();
+    const e = bt(m);
+    m.run(200); // first outer pass: every block translated
+    const at = (off: number) => blocks.find((b) => b.eip === 0x100000 + off)!;
+    const inner = at(NESTED_INNER);
+    e.compileBlocks([at(NESTED_OUTER), inner, at(NESTED_AFTER)], true);
+    expect(e.stats.regions).toBe(1);
+    expect(e.stats.regionBlocks).toBe(3);
+    const ref = nestedLoopReference();
+    expect(m.run(1_000_000).reason).toBe('halt');
+    expect(m.getRegisters()).toEqual(ref.regs);
+    expect(m.instructions).toBe(ref.instructions);
+    expect(e.stats.chainHits).toBeGreaterThan(10_000); // the whole nest ran in the region
   });
 
   it('lock-step: images/ guests with regions, chained (up to 500 instructions per bt step)', async () => {
