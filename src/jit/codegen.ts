@@ -582,11 +582,7 @@ export class BlockCompiler {
           this.flushAll(false);
           w.i32(0); w.get(this.t(i, a)); w.mem(Op.i32_store, 2, A_EIP);
           if (this.canChain) {
-            // indirect target: the runtime's one-entry cache per block (wasm-runtime/dispatcher.ts ichain)
-            this.icount(this.nInsn);
-            w.get(P_BUDGET); w.get(P_DONE); w.i32(this.nInsn); w.op(Op.i32_add);
-            w.i32(RT_ICACHE + this.place.slot * RT_ICACHE_ENTRY); w.get(this.t(i, a));
-            w.returnCall(F_ICHAIN);
+            this.indirectExit(() => w.get(this.t(i, a)));
           } else {
             this.retire(this.nInsn);
           }
@@ -601,8 +597,9 @@ export class BlockCompiler {
             this.exitTo(c, 1);
           } else {
             this.flushAll(false);
-            w.i32(0); w.i32(b); w.i32(c); w.get(this.t(i, a)); w.op(Op.select); w.mem(Op.i32_store, 2, A_EIP);
-            this.retire(this.nInsn);
+            w.i32(0); w.i32(b); w.i32(c); w.get(this.t(i, a)); w.op(Op.select); w.tee(L_X); w.mem(Op.i32_store, 2, A_EIP);
+            if (this.canChain) this.indirectExit(() => w.get(L_X));
+            else this.retire(this.nInsn);
           }
           break;
         case U.EXITH:
@@ -794,12 +791,28 @@ export class BlockCompiler {
    * runtime's chain(budget, done, cell), which enters the successor linked into the cell directly
    * (wasm-runtime/dispatcher.ts) or returns to the dispatcher.
    */
+  /**
+   * Leave (EIP already stored) to a target whose successor is not fixed at translation time: tail-call
+   * the runtime's ichain with this block's one-entry cache (wasm-runtime/dispatcher.ts), which
+   * enters the cached block if the target's EIP and host address (through the TLB) still match.
+   * Indirect jumps, and constant targets on another page (a kernel's calls between pages: the
+   * dispatcher's full lookup ran for each of them).
+   */
+  private indirectExit(target: () => void): void {
+    const w = this.w, n = this.nInsn;
+    this.icount(n);
+    w.get(P_BUDGET); w.get(P_DONE); w.i32(n); w.op(Op.i32_add);
+    w.i32(RT_ICACHE + this.place.slot * RT_ICACHE_ENTRY); target();
+    w.returnCall(F_ICHAIN);
+  }
+
   private exitTo(target: number, cell: number): void {
     const w = this.w, n = this.nInsn;
     if (!this.chainable(target)) {
       this.flushAll(false);
       w.i32(0); w.i32(target); w.mem(Op.i32_store, 2, A_EIP);
-      this.retire(n);
+      if (this.canChain) this.indirectExit(() => w.i32(target));
+      else this.retire(n);
       return;
     }
     const pl = this.place;

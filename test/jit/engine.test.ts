@@ -253,6 +253,65 @@ describe('dispatcher', () => {
   });
 });
 
+// A loop on one page calls a function on the next page; every 1024 iterations the guest maps that
+// linear page to another physical page (other code there) and flushes it with INVLPG.
+const CROSS_PAGE = `
+  mov $0x200000, %esp
+  mov $0x300000, %edi
+  mov $0x003, %eax
+  mov $1024, %ecx
+1: mov %eax, (%edi)
+  add $0x1000, %eax
+  add $4, %edi
+  loop 1b
+  movl $0x300003, 0x301000
+  mov $0x301000, %eax
+  mov %eax, %cr3
+  mov %cr0, %eax
+  or $0x80000000, %eax
+  mov %eax, %cr0
+  jmp 2f
+2: xor %esi, %esi
+  mov $5000, %ebx
+3: call func
+  test $1023, %ebx
+  jnz 4f
+  xorl $0x3000, 0x300404
+  invlpg func
+4: dec %ebx
+  jnz 3b
+  mov %esi, %eax
+  ${EXIT}
+  .org 0x1000
+func:
+  add $1, %esi
+  ret
+  .org 0x2000
+  add $1000, %esi
+  ret
+`;
+
+describe('chaining across pages', () => {
+  it('constant exits to another page chain through the indirect-exit cache, which follows remapping', () => {
+    const bin = assemble(CROSS_PAGE);
+    const r = runLockstep((m) => m.loadFlat(bin, 0x100000), { bt: EAGER, btStep: 200, maxInstructions: 200_000 });
+    expect(r.divergence ?? '').toBe('');
+    expect(r.btResult?.reason).toBe('exit');
+    // 5000 calls: 1024 + 1024 + 1024 + 1024 to one physical page, the rest to the other
+    expect(r.bt.cpu.st[R_EDI]).toBe(r.ref.cpu.st[R_EDI]);
+    expect(r.ref.cpu.st[R_EDI]).toBe(2 * 1024 * 1 + 2 * 1024 * 1000 + (5000 - 4 * 1024) * 1);
+    const m = btMachine(EAGER);
+    m.loadFlat(bin, 0x100000);
+    expect(m.run(1_000_000).reason).toBe('exit');
+    const s = bt(m).stats;
+    // the call (to the other page) and the return chain; only the blocks with INVLPG (a helper) and
+    // the first entries into remapped code go back to the dispatcher
+    expect(s.chainHits).toBeGreaterThan(9000);
+    expect(s.compiledRuns - s.chainHits).toBeLessThan(200);
+    expect(m.cpu.st[R_EDI]).toBe(r.ref.cpu.st[R_EDI]);
+  });
+});
+
 describe('statistics', () => {
   it('reports translation, execution, host calls and time', () => {
     const m = btMachine(EAGER);
