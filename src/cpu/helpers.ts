@@ -11,9 +11,17 @@ export type Helper = (cpu: Cpu, a: number, b: number, imm: number) => number;
 
 export const HELPERS: Helper[] = [];
 export const HELPER_NAMES: string[] = [];
+/**
+ * Per helper: it changes nothing the block-boundary checks or the block key depend on (segments,
+ * CPL, CR0/CR3/TLB, EFLAGS.IF/TF/VM, HLT, the interrupt shadow, devices): registers, ordinary flags
+ * and memory only, or a fault. Compiled blocks whose helpers are all such may chain like blocks
+ * without helpers (src/jit/codegen.ts); REP MOVS/STOS are most of a Linux boot's helper calls.
+ */
+export const HELPER_KEEPS_BOUNDARY: boolean[] = [];
 
-export function defHelper(name: string, fn: Helper): number {
+export function defHelper(name: string, fn: Helper, keepsBoundary = false): number {
   HELPERS.push(fn);
   HELPER_NAMES.push(name);
+  HELPER_KEEPS_BOUNDARY.push(keepsBoundary);
   return HELPERS.length - 1;
 }

@@ -32,6 +32,8 @@ export interface BatchSettings {
   codeLines: boolean;
   profile?: boolean;
   validate: boolean;
+  /** Per helper id: 1 if a block calling it may still chain (BlockPlace.chainingHelpers). */
+  chainingHelpers?: Uint8Array;
 }
 
 export interface BatchResult {
@@ -72,7 +74,7 @@ export class BatchCompiler {
       codes.push(code);
       places.push({
         slot: b.slot, linPage: ((b.csBase + b.eip) | 0) >>> 12, csBase: b.csBase, chain: s.chain, codeLines: s.codeLines,
-        eip: b.eip, gen: b.gen, sibling, profile: s.profile, flat: (b.mode & MODE_FLAT) !== 0,
+        eip: b.eip, gen: b.gen, sibling, profile: s.profile, flat: (b.mode & MODE_FLAT) !== 0, chainingHelpers: s.chainingHelpers,
       });
     }
     const regions = s.chain && s.regions ? formRegions(blocks, codes) : [];

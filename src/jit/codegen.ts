@@ -130,6 +130,12 @@ export interface BlockPlace {
   profile?: boolean;
   /** The block's mode has MODE_FLAT: CS/DS/ES/SS accesses need no limit check or base (until a helper call). */
   flat?: boolean;
+  /**
+   * Per helper id: 1 if it leaves the block key and the boundary checks alone (helpers.ts
+   * HELPER_KEEPS_BOUNDARY; passed in because the compile worker does not load the instruction set).
+   * A block whose helpers all do may chain. Absent: no helper call allows chaining.
+   */
+  chainingHelpers?: Uint8Array;
 }
 
 /** One block of a region (generateRegion). */
@@ -294,7 +300,7 @@ export class BlockCompiler {
     this.topLabel = -1;
     // Loop-resident state: for a region, or a block that jumps back to itself.
     const m0 = members[0];
-    const resident = K > 1 || (infos[0].canChain && m0.place.eip !== undefined && constantExits(m0.code).includes(m0.place.eip));
+    const resident = K > 1 || (infos[0].canChain && !infos[0].hasCall && m0.place.eip !== undefined && constantExits(m0.code).includes(m0.place.eip));
     this.siteNext = 0;
     this.siteSeen = 0;
     this.siteCount = resident ? Math.min(sites, MAX_CACHED_SITES) : 0;
@@ -364,7 +370,7 @@ export class BlockCompiler {
    * Per-member pre-pass (redone before the member is emitted: the scratch arrays are shared):
    * instruction of each micro-op, temps per instruction, instructions that may hit code.
    */
-  private prepare(m: RegionMember): { localsEnd: number; canChain: boolean; sites: number } {
+  private prepare(m: RegionMember): { localsEnd: number; canChain: boolean; hasCall: boolean; sites: number } {
     const code = m.code, nInsn = m.nInsn;
     const n = code.length / UOP_WORDS;
     if (this.insnOfOp.length < n) this.insnOfOp = new Int32Array(n * 2);
@@ -373,7 +379,7 @@ export class BlockCompiler {
       this.mayHitCode = new Uint8Array(nInsn * 2 + 2);
     }
     this.mayHitCode.fill(0, 0, nInsn + 1);
-    let insn = -1, maxTemp = -1, next = N_SCRATCH, hasCall = false, sites = 0;
+    let insn = -1, maxTemp = -1, next = N_SCRATCH, hasCall = false, boundaryCall = false, sites = 0;
     for (let i = 0; i < n; i++) {
       const p = i * UOP_WORDS, op = code[p];
       if (op === U.INSN) {
@@ -390,12 +396,13 @@ export class BlockCompiler {
       if (tf & 4) maxTemp = Math.max(maxTemp, code[p + 3]);
       if (tf & 8) maxTemp = Math.max(maxTemp, code[p + 4]);
       if (op === U.ST8 || op === U.ST16 || op === U.ST32 || op === U.CALL) this.mayHitCode[insn] = 1;
-      if (op === U.CALL) hasCall = true;
+      if (op === U.CALL) { hasCall = true; if (m.place.chainingHelpers?.[code[p + 1]] !== 1) boundaryCall = true; }
       if (op === U.LD8 || op === U.LD16 || op === U.LD32 || op === U.ST8 || op === U.ST16 || op === U.ST32) sites++;
     }
     // Chaining skips the dispatcher's boundary checks; blocks without helper calls cannot change
     // anything those checks look at except through a device (RT_ATTN), which the exit tests.
-    return { localsEnd: next + maxTemp + 1, canChain: m.place.chain && !hasCall, sites };
+    // (helpers that change none of it — REP MOVS, DIV, x87... — do not stop chaining)
+    return { localsEnd: next + maxTemp + 1, canChain: m.place.chain && !boundaryCall, hasCall, sites };
   }
 
   /** Load the registers and segment caches `code` uses into their locals (loop-resident state). */

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { MODE_TF, type Block } from '../cpu/block.js';
 import { FAULT } from '../cpu/exceptions.js';
 import { CC_KIND_MASK, computeArith, setLazy } from '../cpu/flags.js';
-import { HELPER_NAMES, HELPERS } from '../cpu/helpers.js';
+import { HELPER_KEEPS_BOUNDARY, HELPER_NAMES, HELPERS } from '../cpu/helpers.js';
 import { handleFault } from '../cpu/interrupts.js';
 import {
   CODE_LINE_SHIFT, RAM_BASE, RT_ICACHE, RT_ICACHE_ENTRY, RT_LINES, RT_LINES_MAX, RT_ATTN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_SLOTS, RT_CUR_FN, RT_DISPATCHES, RT_END, RT_HASH,
@@ -185,6 +185,12 @@ export interface BtStats {
 }
 
 const INTERP_SAMPLE = 16, HOST_SAMPLE = 64;
+let chainingHelpers: Uint8Array | undefined;
+/** Helpers after which a compiled block may still chain (helpers.ts HELPER_KEEPS_BOUNDARY), as sent to codegen. */
+function chainingHelpersTable(): Uint8Array {
+  if (chainingHelpers?.length !== HELPER_KEEPS_BOUNDARY.length) chainingHelpers = Uint8Array.from(HELPER_KEEPS_BOUNDARY, (k) => (k ? 1 : 0));
+  return chainingHelpers;
+}
 /** Interpreted blocks a non-empty queue waits for before it goes to an idle compile worker. */
 const IDLE_WORKER_WAIT = 256;
 
@@ -475,7 +481,7 @@ export class BinaryTranslator {
     });
     const settings: BatchSettings = {
       backend: o.backend, memoryPages: this.memoryPages, optimizeFlags: o.optimizeFlags, chain: o.chain, regions: o.regions, codeLines: this.codeLines,
-      profile: o.profile, validate: o.validate,
+      profile: o.profile, validate: o.validate, chainingHelpers: chainingHelpersTable(),
     };
     if (!sync && this.useWorker()) {
       for (const b of blocks) b.compiled = COMPILING;

@@ -312,6 +312,42 @@ describe('chaining across pages', () => {
   });
 });
 
+describe('chaining after helper calls', () => {
+  it('a block whose only helper is REP MOVS (registers and memory only) still chains; CLI/STI stop it', () => {
+    const loop = (extra: string) => `
+      mov $0x200000, %esp
+      cld
+      mov $3000, %ebx
+    1: mov $0x180000, %esi
+      mov $0x190000, %edi
+      mov $16, %ecx
+      rep movsb
+      ${extra}
+      addl %ebx, 0x180000
+      dec %ebx
+      jnz 1b
+      mov 0x190000, %eax
+      ${EXIT}`;
+    const run = (src: string) => {
+      const bin = assemble(src);
+      const r = runLockstep((m) => m.loadFlat(bin, 0x100000), { bt: EAGER, btStep: 100, maxInstructions: 200_000 });
+      expect(r.divergence ?? '').toBe('');
+      expect(r.btResult?.reason).toBe('exit');
+      const m = btMachine(EAGER);
+      m.loadFlat(bin, 0x100000);
+      expect(m.run(1_000_000).reason).toBe('exit');
+      expect(m.cpu.st[R_EDI]).toBe(r.ref.cpu.st[R_EDI]);
+      const st = bt(m).stats;
+      return { dispatched: st.compiledRuns - st.chainHits, helpers: bt(m).helperCallsByName() };
+    };
+    const movs = run(loop(''));
+    expect(movs.helpers.get('string')).toBe(3000);
+    expect(movs.dispatched).toBeLessThan(50);
+    const cli = run(loop('cli\n sti'));
+    expect(cli.dispatched).toBeGreaterThan(2900); // every iteration returns to the dispatcher after STI
+  });
+});
+
 describe('statistics', () => {
   it('reports translation, execution, host calls and time', () => {
     const m = btMachine(EAGER);

@@ -371,8 +371,8 @@ export function fpuWait(cpu: Cpu): number {
   return 0;
 }
 
-export const H_FPU = defHelper('x87', (cpu, addr, _b, imm) => fpuExec(cpu, addr, imm));
-export const H_FWAIT = defHelper('fwait', (cpu) => fpuWait(cpu));
+export const H_FPU = defHelper('x87', (cpu, addr, _b, imm) => fpuExec(cpu, addr, imm), true);
+export const H_FWAIT = defHelper('fwait', (cpu) => fpuWait(cpu), true);
 
 // ---------------------------------------------------------------- memory forms
 

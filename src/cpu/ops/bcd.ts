@@ -129,12 +129,12 @@ export function aad(cpu: Cpu, imm: number): void {
   setArith(cpu, f);
 }
 
-const H_DAA = defHelper('daa', (cpu) => { daa(cpu); return 0; });
-const H_DAS = defHelper('das', (cpu) => { das(cpu); return 0; });
-const H_AAA = defHelper('aaa', (cpu) => { aaaAas(cpu, false); return 0; });
-const H_AAS = defHelper('aas', (cpu) => { aaaAas(cpu, true); return 0; });
-const H_AAM = defHelper('aam', (cpu, _a, _b, imm) => { aam(cpu, imm); return 0; });
-const H_AAD = defHelper('aad', (cpu, _a, _b, imm) => { aad(cpu, imm); return 0; });
+const H_DAA = defHelper('daa', (cpu) => { daa(cpu); return 0; }, true);
+const H_DAS = defHelper('das', (cpu) => { das(cpu); return 0; }, true);
+const H_AAA = defHelper('aaa', (cpu) => { aaaAas(cpu, false); return 0; }, true);
+const H_AAS = defHelper('aas', (cpu) => { aaaAas(cpu, true); return 0; }, true);
+const H_AAM = defHelper('aam', (cpu, _a, _b, imm) => { aam(cpu, imm); return 0; }, true);
+const H_AAD = defHelper('aad', (cpu, _a, _b, imm) => { aad(cpu, imm); return 0; }, true);
 
 for (const [op, name, h, fmt] of [
   [0x27, 'daa', H_DAA, 0], [0x2f, 'das', H_DAS, 0], [0x37, 'aaa', H_AAA, 0], [0x3f, 'aas', H_AAS, 0],

@@ -115,7 +115,7 @@ export function divide(cpu: Cpu, src: number, bits: number, signed: boolean): vo
 const H_DIV = defHelper('div', (cpu, src, _b, imm) => {
   divide(cpu, src, imm & 0xff, (imm & 0x100) !== 0);
   return 0;
-});
+}, true);
 
 for (const op of [0xf6, 0xf7]) {
   for (const signed of [false, true]) {

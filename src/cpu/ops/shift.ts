@@ -56,8 +56,8 @@ function rotate(cpu: { st: Int32Array }, v: number, count: number, imm: number, 
   return (cf ? F_CF : 0) | (of ? F_OF : 0);
 }
 
-const H_ROT = defHelper('rotate', (cpu, v, count, imm) => rotate(cpu, v, count, imm, false));
-const H_ROT_FLAGS = defHelper('rotate_flags', (cpu, v, count, imm) => rotate(cpu, v, count, imm, true));
+const H_ROT = defHelper('rotate', (cpu, v, count, imm) => rotate(cpu, v, count, imm, false), true);
+const H_ROT_FLAGS = defHelper('rotate_flags', (cpu, v, count, imm) => rotate(cpu, v, count, imm, true), true);
 
 /** Emit shift/rotate `kind` (ModRM.reg numbering) of the r/m operand by count temp (already & 31). */
 function emitShift(b: Builder, i: Insn, kind: number, bits: number, count: number, countIsConst: number): void {
@@ -146,7 +146,7 @@ function dshiftArgs(cpu: { st: Int32Array }, imm: number): [number, boolean, num
 const H_DSHIFT = defHelper('dshift', (cpu, dst, src, imm) => {
   const [count, left, bits] = dshiftArgs(cpu, imm);
   return count === 0 ? dst : dshift(dst, src, count, left, bits);
-});
+}, true);
 /** Flags of SHLD/SHRD: CF = last bit shifted out, OF = sign change, SF ZF PF from the result (AF undefined). */
 const H_DSHIFT_FLAGS = defHelper('dshift_flags', (cpu, dst, src, imm) => {
   const [count, left, bits] = dshiftArgs(cpu, imm);
@@ -165,7 +165,7 @@ const H_DSHIFT_FLAGS = defHelper('dshift_flags', (cpu, dst, src, imm) => {
   let p = res & 0xff; p ^= p >> 4; p ^= p >> 2; p ^= p >> 1;
   if ((p & 1) === 0) f |= 0x04;
   return f;
-});
+}, true);
 
 for (const [op, left, viaCl] of [[0x1a4, true, false], [0x1a5, true, true], [0x1ac, false, false], [0x1ad, false, true]] as const) {
   def(op, left ? 'shld' : 'shrd', FM_MODRM | (viaCl ? 0 : FM_IMM8), (b, i) => {

@@ -313,7 +313,7 @@ function bulk(cpu: Cpu, kind: number, seg: number, si: number, di: number, size:
   return 0;
 }
 
-const H_STRING = defHelper('string', (cpu, _a, _b, imm) => stringOp(cpu, imm));
+const H_STRING = defHelper('string', (cpu, _a, _b, imm) => stringOp(cpu, imm), true);
 
 const NAMES = ['movs', 'cmps', 'stos', 'lods', 'scas'];
 const OPS = [0xa4, 0xa6, 0xaa, 0xac, 0xae];

@@ -553,7 +553,7 @@ const H_CPUID = defHelper('cpuid', (cpu) => {
   st[R_ECX] = cpuidOut[2];
   st[R_EDX] = cpuidOut[3];
   return 0;
-});
+}, true);
 def(0x1a2, 'cpuid', 0, (b) => { b.call(H_CPUID); });
 
 // ================================================================ SYSENTER, SYSEXIT
