@@ -33,8 +33,14 @@ export interface CacheStats {
 /** Dropped blocks remembered per key, and in all. */
 const DEAD_PER_KEY = 4, DEAD_MAX = 8192;
 
+const LOOKASIDE = 4096;
+/** Lookaside slot of a cache key (the low 32 bits of phys × MODE_BITS + mode, hashed). */
+const lookasideSlot = (key: number): number => Math.imul(key >>> 0, 0x9e3779b1) >>> 20;
+
 export class CodeCache implements CodeWatcher {
   private map = new Map<number, Block>();
+  /** Lookaside for map (lookasideSlot(key)): entries are checked against the key and b.valid. */
+  private recent: (Block | undefined)[] = new Array<Block | undefined>(LOOKASIDE).fill(undefined);
   /** Blocks by physical page number. */
   private pages = new Map<number, Block[]>();
   /** Number of live blocks covering each 64-byte line of RAM (saturates at 255). */
@@ -70,8 +76,16 @@ export class CodeCache implements CodeWatcher {
   }
 
   lookup(key: number, eip: number, csBase: number): Block | undefined {
-    const b = this.map.get(key);
-    if (b !== undefined && b.eip === eip && b.csBase === csBase) return b;
+    // Direct-mapped lookaside first: the Map's keys are not small integers (phys × MODE_BITS + mode),
+    // and hashing them cost ≈ 75 ns a lookup (6% of a Linux boot's kernel phase).
+    const slot = lookasideSlot(key);
+    let b = this.recent[slot];
+    if (b === undefined || b.key !== key || !b.valid) {
+      b = this.map.get(key);
+      if (b === undefined) return undefined;
+      this.recent[slot] = b;
+    }
+    if (b.eip === eip && b.csBase === csBase) return b;
     return undefined;
   }
 
@@ -200,6 +214,7 @@ export class CodeCache implements CodeWatcher {
     this.dead.clear();
     this.deadCount = 0;
     this.map.clear();
+    this.recent.fill(undefined);
     this.pages.clear();
     this.lineCount.fill(0);
     this.cpu.codePage.fill(0);

@@ -95,6 +95,32 @@ describe('self-modifying code', () => {
   });
 });
 
+describe('code cache lookups', () => {
+  it('never return a dropped block: after a code write, a revival or a flush the lookup sees the current one', () => {
+    const m = createMachine({ memoryMiB: 16, engine: 'interp' });
+    m.loadFlat(assemble(`1: addl $1, %eax\ncmpl $50, %eax\njb 1b\n${EXIT}`), 0x100000);
+    m.run(30);
+    const c = m.cache;
+    const first = (c as unknown as { map: Map<number, Block> }).map;
+    const loop = [...first.values()].find((b) => b.eip === 0x100000)!;
+    expect(c.lookup(loop.key, loop.eip, loop.csBase)).toBe(loop);
+    expect(c.lookup(loop.key, loop.eip + 1, loop.csBase)).toBeUndefined(); // same key, other EIP
+    m.cpu.writePhysBytes(0x100002, new Uint8Array([2])); // addl $2
+    expect(loop.valid).toBe(false);
+    expect(c.lookup(loop.key, loop.eip, loop.csBase)).toBeUndefined();
+    m.run(3);
+    const again = c.lookup(loop.key, loop.eip, loop.csBase)!;
+    expect(again).toBeDefined();
+    expect(again).not.toBe(loop);
+    m.cpu.writePhysBytes(0x100002, new Uint8Array([1])); // back to the first bytes: revived on the next run
+    expect(c.lookup(loop.key, loop.eip, loop.csBase)).toBeUndefined();
+    m.run(3);
+    expect(c.lookup(loop.key, loop.eip, loop.csBase)).toBe(loop);
+    c.flush();
+    expect(c.lookup(loop.key, loop.eip, loop.csBase)).toBeUndefined();
+  });
+});
+
 describe('precise faults inside compiled blocks', () => {
   it('#GP in the middle of a block sees the registers and EIP of the faulting instruction', () => {
     // A segment-limit fault (#GP through a tiny DS) after three register updates in the same block;
