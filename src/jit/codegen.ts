@@ -193,7 +193,6 @@ export class BlockCompiler {
   private own = new WasmWriter(1 << 16);
   private w: Emitter = this.own;
   private code!: Int32Array;
-  private nInsn = 0;
   // per-block scratch, reused (grown on demand)
   private insnOfOp = new Int32Array(512);
   private tempBase = new Int32Array(130);   // per instruction: first local of its temps
@@ -333,7 +332,6 @@ export class BlockCompiler {
       const m = members[i];
       if (K > 1) this.prepare(m); // the scratch arrays hold the last member prepared
       this.code = m.code;
-      this.nInsn = m.nInsn;
       this.place = m.place;
       this.canChain = infos[i].canChain;
       this.cur = i;
@@ -585,33 +583,36 @@ export class BlockCompiler {
           i += len;
           break;
         }
-        case U.EXIT:
+        // An exit retires the instructions up to its own (exec.ts): usually the whole block, but a
+        // REP string run past REP_BUDGET leaves from the middle to resume at the same instruction.
+        case U.EXIT: {
+          const n = this.insnOfOp[i] + 1;
           this.flushAll(false);
           w.i32(0); w.get(this.t(i, a)); w.mem(Op.i32_store, 2, A_EIP);
-          if (this.canChain) {
-            this.indirectExit(() => w.get(this.t(i, a)));
-          } else {
-            this.retire(this.nInsn);
-          }
+          if (this.canChain) this.indirectExit(n, () => w.get(this.t(i, a)));
+          else this.retire(n);
           break;
+        }
         case U.EXITI:
-          this.exitTo(a, 0);
+          this.exitTo(a, 0, this.insnOfOp[i] + 1);
           break;
-        case U.EXITC:
+        case U.EXITC: {
+          const n = this.insnOfOp[i] + 1;
           if (this.canChain && (this.chainable(b) || this.chainable(c))) {
             w.get(this.t(i, a));
-            w.if_(); this.exitTo(b, 0); w.end();
-            this.exitTo(c, 1);
+            w.if_(); this.exitTo(b, 0, n); w.end();
+            this.exitTo(c, 1, n);
           } else {
             this.flushAll(false);
             w.i32(0); w.i32(b); w.i32(c); w.get(this.t(i, a)); w.op(Op.select); w.tee(L_X); w.mem(Op.i32_store, 2, A_EIP);
-            if (this.canChain) this.indirectExit(() => w.get(L_X));
-            else this.retire(this.nInsn);
+            if (this.canChain) this.indirectExit(n, () => w.get(L_X));
+            else this.retire(n);
           }
           break;
+        }
         case U.EXITH:
           this.flushAll(false);
-          this.retire(this.nInsn);
+          this.retire(this.insnOfOp[i] + 1);
           break;
         default:
           throw new Error(`codegen: bad micro-op ${op} at ${i}`);
@@ -793,32 +794,32 @@ export class BlockCompiler {
   }
 
   /**
-   * Leave through exit `cell` (0/1) to the constant EIP `target`. A target on the block's own linear
-   * page has a fixed successor key (same TLB entry, mode and CS), so the exit tail-calls the
-   * runtime's chain(budget, done, cell), which enters the successor linked into the cell directly
-   * (wasm-runtime/dispatcher.ts) or returns to the dispatcher.
-   */
-  /**
-   * Leave (EIP already stored) to a target whose successor is not fixed at translation time: tail-call
+   * Leave (EIP already stored; `n` instructions retired) to a target whose successor is not fixed at translation time: tail-call
    * the runtime's ichain with this block's one-entry cache (wasm-runtime/dispatcher.ts), which
    * enters the cached block if the target's EIP and host address (through the TLB) still match.
    * Indirect jumps, and constant targets on another page (a kernel's calls between pages: the
    * dispatcher's full lookup ran for each of them).
    */
-  private indirectExit(target: () => void): void {
-    const w = this.w, n = this.nInsn;
+  private indirectExit(n: number, target: () => void): void {
+    const w = this.w;
     this.icount(n);
     w.get(P_BUDGET); w.get(P_DONE); w.i32(n); w.op(Op.i32_add);
     w.i32(RT_ICACHE + this.place.slot * RT_ICACHE_ENTRY); target();
     w.returnCall(F_ICHAIN);
   }
 
-  private exitTo(target: number, cell: number): void {
-    const w = this.w, n = this.nInsn;
+  /**
+   * Leave through exit `cell` (0/1) to the constant EIP `target`, `n` instructions retired. A target
+   * on the block's own linear page has a fixed successor key (same TLB entry, mode and CS), so the
+   * exit tail-calls the runtime's chain(budget, done, cell), which enters the successor linked into
+   * the cell directly (wasm-runtime/dispatcher.ts) or returns to the dispatcher.
+   */
+  private exitTo(target: number, cell: number, n: number): void {
+    const w = this.w;
     if (!this.chainable(target)) {
       this.flushAll(false);
       w.i32(0); w.i32(target); w.mem(Op.i32_store, 2, A_EIP);
-      if (this.canChain) this.indirectExit(() => w.i32(target));
+      if (this.canChain) this.indirectExit(n, () => w.i32(target));
       else this.retire(n);
       return;
     }

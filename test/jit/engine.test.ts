@@ -338,6 +338,35 @@ describe('chaining across pages', () => {
   });
 });
 
+describe('exits from the middle of a block', () => {
+  it('a REP STOS longer than one helper run leaves mid-block and retires what the interpreter retires', () => {
+    // 1 MiB of REP STOSD: the helper hands control back every REP_BUDGET units of work, through an
+    // exit in the middle of the compiled block (EIP stays on the REP); then a loop that chains.
+    const bin = assemble(`
+      mov $0x200000, %esp
+      cld
+      mov $3, %ebx
+    1: xor %eax, %eax
+      mov $0x400000, %edi
+      mov $0x40000, %ecx
+      rep stosl
+      inc %eax
+      add %eax, %esi
+      dec %ebx
+      jnz 1b
+      mov %esi, %eax
+      ${EXIT}`);
+    for (const opts of [EAGER, { ...EAGER, chain: false }]) {
+      const r = runLockstep((m) => m.loadFlat(bin, 0x100000), { bt: opts, btStep: 1000, maxInstructions: 100_000 });
+      expect(r.divergence ?? '').toBe('');
+      expect(r.btResult?.reason).toBe('exit');
+      expect(r.bt.instructions).toBe(r.ref.instructions);
+      expect(r.bt.cpu.st[R_EDI]).toBe(3);
+      expect(bt(r.bt).helperCallsByName().get('string')).toBeGreaterThan(6); // really split
+    }
+  });
+});
+
 describe('chaining after helper calls', () => {
   it('a block whose only helper is REP MOVS (registers and memory only) still chains; CLI/STI stop it', () => {
     const loop = (extra: string) => `
