@@ -68,6 +68,12 @@ export interface Block {
   valid: boolean;
   /** Slot in the compiled-code table once the translator compiled it (-1: interpreted). */
   compiled: number;
+  /**
+   * The bytes it was translated from, for the code cache's revival of dropped blocks (set by
+   * CodeCache.insert for blocks within one page of RAM; a field, not a WeakMap: cheaper for guests
+   * that rewrite code all the time).
+   */
+  source?: Uint8Array;
 }
 
 export const blockKey = (phys: number, mode: number): number => (phys >>> 0) * MODE_BITS + mode;
@@ -204,7 +210,7 @@ export function buildBlock(cpu: Cpu, eip: number, mode: number, maxInsns = MAX_B
   const code = b.code.slice(0, b.n);
   return {
     key: blockKey(phys, mode), eip, csBase, mode, phys, phys2, byteLen: off, code,
-    nInsn: n, insnEips: Int32Array.from(eips), execCount: 0, valid: true, compiled: -1,
+    nInsn: n, insnEips: Int32Array.from(eips), execCount: 0, valid: true, compiled: -1, source: undefined,
   };
 }
 

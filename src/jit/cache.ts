@@ -49,8 +49,6 @@ export class CodeCache implements CodeWatcher {
   /** Dropped blocks (with the bytes they were translated from), by key, for revive(). */
   private dead = new Map<number, Block[]>();
   private deadCount = 0;
-  /** The bytes each live block was translated from (kept only while it lives or is remembered dead). */
-  private bytesOf = new WeakMap<Block, Uint8Array>();
   /** Called for each block that is dropped (the translator frees its compiled code). */
   onInvalidate: ((b: Block) => void) | null = null;
   /** Upper bound on live blocks; beyond it the whole cache is flushed (simple, bounded memory). */
@@ -94,7 +92,7 @@ export class CodeCache implements CodeWatcher {
     this.stats.blocksTranslated++;
     if (b.phys2 < 0 && b.phys + b.byteLen <= this.cpu.ramBytes) {
       const at = RAM_BASE + b.phys;
-      this.bytesOf.set(b, this.cpu.u8.slice(at, at + b.byteLen));
+      b.source = this.cpu.u8.slice(at, at + b.byteLen);
     }
   }
 
@@ -109,7 +107,7 @@ export class CodeCache implements CodeWatcher {
     for (let k = list.length - 1; k >= 0; k--) {
       const b = list[k];
       if (b.eip !== eip || b.csBase !== csBase) continue;
-      const bytes = this.bytesOf.get(b)!;
+      const bytes = b.source!;
       const at = RAM_BASE + b.phys;
       let same = true;
       for (let i = 0; i < bytes.length; i++) if (u8[at + i] !== bytes[i]) { same = false; break; }
@@ -199,7 +197,7 @@ export class CodeCache implements CodeWatcher {
 
   /** Keep a dropped block for revive() (bounded: a few per key, DEAD_MAX in all). */
   private remember(b: Block): void {
-    if (!this.bytesOf.has(b)) return;
+    if (b.source === undefined) return;
     if (this.deadCount >= DEAD_MAX) { this.dead.clear(); this.deadCount = 0; }
     let list = this.dead.get(b.key);
     if (!list) { list = []; this.dead.set(b.key, list); }
