@@ -49,8 +49,11 @@ export class CodeCache implements CodeWatcher {
   /** Dropped blocks (with the bytes they were translated from), by key, for revive(). */
   private dead = new Map<number, Block[]>();
   private deadCount = 0;
-  /** Called for each block that is dropped (the translator frees its compiled code). */
+  /** Called for each block that is dropped (the translator frees its compiled code, or parks it). */
   onInvalidate: ((b: Block) => void) | null = null;
+  /** Called when a dropped block comes back (revive) and when one is forgotten for good (the translator's parked code). */
+  onRevive: ((b: Block) => void) | null = null;
+  onForget: ((b: Block) => void) | null = null;
   /** Upper bound on live blocks; beyond it the whole cache is flushed (simple, bounded memory). */
   maxBlocks = 1 << 17;
 
@@ -98,7 +101,8 @@ export class CodeCache implements CodeWatcher {
 
   /**
    * A dropped block for this key, EIP and CS base whose bytes in RAM are again exactly the ones it
-   * was translated from: put it back (as a cold block) and return it.
+   * was translated from: put it back and return it (cold, unless the translator kept its compiled
+   * code: onRevive).
    */
   revive(key: number, eip: number, csBase: number): Block | undefined {
     const list = this.dead.get(key);
@@ -117,9 +121,9 @@ export class CodeCache implements CodeWatcher {
       this.deadCount--;
       b.valid = true;
       b.execCount = 0;
-      b.compiled = -1;
       this.register(b);
       this.stats.revived++;
+      if (this.onRevive) this.onRevive(b);
       return b;
     }
     return undefined;
@@ -198,19 +202,28 @@ export class CodeCache implements CodeWatcher {
   /** Keep a dropped block for revive() (bounded: a few per key, DEAD_MAX in all). */
   private remember(b: Block): void {
     if (b.source === undefined) return;
-    if (this.deadCount >= DEAD_MAX) { this.dead.clear(); this.deadCount = 0; }
+    if (this.deadCount >= DEAD_MAX) this.forgetAll();
     let list = this.dead.get(b.key);
     if (!list) { list = []; this.dead.set(b.key, list); }
-    if (list.length >= DEAD_PER_KEY) { list.shift(); this.deadCount--; }
+    if (list.length >= DEAD_PER_KEY) { this.forget(list.shift()!); this.deadCount--; }
     list.push(b);
     this.deadCount++;
+  }
+
+  private forget(b: Block): void {
+    if (this.onForget) this.onForget(b);
+  }
+
+  private forgetAll(): void {
+    if (this.onForget) for (const list of this.dead.values()) for (const b of list) this.onForget(b);
+    this.dead.clear();
+    this.deadCount = 0;
   }
 
   /** Drop everything (size limit, or an explicit reset). */
   flush(): void {
     for (const b of [...this.map.values()]) { this.drop(b); this.stats.evictions++; }
-    this.dead.clear();
-    this.deadCount = 0;
+    this.forgetAll();
     this.map.clear();
     this.recent.fill(undefined);
     this.pages.clear();

@@ -167,6 +167,8 @@ export interface BtStats {
   /** Misses that found a compiled block evicted from the hash table by a collision. */
   hashRefills: number;
   invalidatedCompiled: number;
+  /** Dropped compiled blocks whose bytes came back: their parked code runs again, not recompiled. */
+  revivedCompiled: number;
   /** ms from the engine's creation to the first compiled module in use (the translator's warm-up latency). */
   firstModuleMs: number;
   /** Blocks whose code was written (or flushed) while their batch was compiling in the worker: not installed. */
@@ -185,6 +187,8 @@ export interface BtStats {
 }
 
 const INTERP_SAMPLE = 16, HOST_SAMPLE = 64;
+/** At most this many dropped blocks keep their compiled code for revival (dropCompiled); beyond, it is freed. */
+const MAX_PARKED = 2048;
 let chainingHelpers: Uint8Array | undefined;
 /** Helpers after which a compiled block may still chain (helpers.ts HELPER_KEEPS_BOUNDARY), as sent to codegen. */
 function chainingHelpersTable(): Uint8Array {
@@ -223,6 +227,9 @@ export class BinaryTranslator {
   private readonly rt32: Int32Array;
   private readonly memoryPages: number;
   private readonly slotBlock: (Block | undefined)[] = [];
+  /** Parked functions (dropped blocks the code cache may revive: dropCompiled), and each one's generation. */
+  private parked = 0;
+  private readonly parkedGen = new Int32Array(RT_CHAIN_SLOTS);
   private readonly freeSlots: number[] = [];
   private nextSlot = 1; // slot 0 stays empty
   private live = 0;
@@ -252,7 +259,7 @@ export class BinaryTranslator {
     this.stats = {
       blocksCompiled: 0, modulesCompiled: 0, wasmBytes: 0, compileMs: 0,
       compileSplit: { codegen: 0, assemble: 0, wasmCompile: 0, instantiate: 0 }, compiledRuns: 0, interpretedRuns: 0,
-      chainHits: 0, dispatcherCalls: 0, dispatcherMisses: 0, hashRefills: 0, invalidatedCompiled: 0, discardedCompiled: 0, firstModuleMs: 0, flushes: 0, faults: 0, lazyRemoved: 0, regions: 0, regionBlocks: 0,
+      chainHits: 0, dispatcherCalls: 0, dispatcherMisses: 0, hashRefills: 0, invalidatedCompiled: 0, revivedCompiled: 0, discardedCompiled: 0, firstModuleMs: 0, flushes: 0, faults: 0, lazyRemoved: 0, regions: 0, regionBlocks: 0,
       hostCalls: { helper: 0, read: 0, write: 0, lazy: 0 },
       helperCalls: new Map(),
       timeMs: { total: 0, compile: 0, interp: 0, hostCalls: 0, compiled: 0 },
@@ -266,6 +273,8 @@ export class BinaryTranslator {
     this.modeFn = disp.exports.mode as () => number;
     this.imports = { env: { ...this.makeImports(), ...pick(disp.exports, ['arith', 'cond', 'cf', 'matf', 'chain', 'ichain']), getf: disp.exports.flags } };
     cache.onInvalidate = (b) => this.dropCompiled(b);
+    cache.onRevive = (b) => this.unpark(b);
+    cache.onForget = (b) => this.forgetParked(b);
     // Line counts in shared memory (when they fit) let compiled stores to code pages skip the slow path.
     const lineBytes = cpu.ramBytes >>> CODE_LINE_SHIFT;
     this.codeLines = lineBytes <= RT_LINES_MAX;
@@ -651,14 +660,52 @@ export class BinaryTranslator {
     rt[e + 4] = b.compiled;
   }
 
-  /** CodeCache.onInvalidate: forget the compiled code of a dropped block. */
+  /**
+   * CodeCache.onInvalidate: a dropped block's compiled code becomes unreachable. If the cache
+   * remembers the block for revival (its bytes may come back: code that patches itself back and
+   * forth, a guest's own JIT), the function stays parked in its slot — out of the hash table, with a
+   * new slot generation that unlinks every chained exit to it and stops its own loops — else the
+   * slot is freed.
+   */
   private dropCompiled(b: Block): void {
     const s = b.compiled;
     if (s <= 0) return;
+    this.stats.invalidatedCompiled++;
+    if (b.source === undefined || this.parked >= MAX_PARKED) { this.freeCompiled(b); return; }
+    const rt = this.rt32, e = this.entryBase(b), g = ((RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2) + 4;
+    if (rt[e + 4] === s) { rt[e] = 0; rt[e + 1] = -1; rt[e + 4] = 0; }
+    this.parkedGen[s] = rt[g];
+    rt[g] = (rt[g] + 1) & 0x7fffffff;
+    this.parked++;
+  }
+
+  /**
+   * CodeCache.onRevive: a parked block's bytes are back, so its code is right again. It gets its
+   * generation back (what its own loops check; a chained exit linked to the slot before the drop
+   * can only have been linked to this block, as the slot stayed reserved) and its hash entry.
+   */
+  private unpark(b: Block): void {
+    const s = b.compiled;
+    if (s <= 0) return;
+    this.rt32[((RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2) + 4] = this.parkedGen[s];
+    this.insertHash(b);
+    this.parked--;
+    this.stats.revivedCompiled++;
+  }
+
+  /** CodeCache.onForget: a dropped block will not come back; free its parked function. */
+  private forgetParked(b: Block): void {
+    if (b.valid || b.compiled <= 0) return;
+    this.parked--;
+    this.freeCompiled(b);
+  }
+
+  /** Free a block's slot: hash entry, table entry, and a new generation that unlinks chained exits to it. */
+  private freeCompiled(b: Block): void {
+    const s = b.compiled;
     const rt = this.rt32, e = this.entryBase(b);
     if (rt[e + 4] === s) { rt[e] = 0; rt[e + 1] = -1; rt[e + 4] = 0; }
     this.table.set(s, null);
-    // New generation: every chain cell that links to this slot is now stale.
     const g = ((RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2) + 4;
     rt[g] = (rt[g] + 1) & 0x7fffffff;
     this.slotBlock[s] = undefined;
@@ -668,7 +715,6 @@ export class BinaryTranslator {
     this.freeSlots.push(s);
     b.compiled = -1;
     this.live--;
-    this.stats.invalidatedCompiled++;
   }
 
   /** With the profile option: live compiled blocks by instructions executed (entries × length), hottest first. */
@@ -703,7 +749,7 @@ export class BinaryTranslator {
         `(codegen ${us(s.compileSplit.codegen)}, assemble ${us(s.compileSplit.assemble)}, WebAssembly.Module ${us(s.compileSplit.wasmCompile)}, ` +
         `instantiate ${us(s.compileSplit.instantiate)}), ${s.regionBlocks} blocks in ${s.regions} regions, ${s.lazyRemoved} dead LAZY removed, first module after ${s.firstModuleMs.toFixed(0)} ms`,
       `bt: block runs compiled=${s.compiledRuns} (chained ${s.chainHits}) interpreted=${s.interpretedRuns}; dispatcher calls=${s.dispatcherCalls} misses=${s.dispatcherMisses} ` +
-        `refills=${s.hashRefills}; invalidated compiled=${s.invalidatedCompiled} discarded=${s.discardedCompiled} flushes=${s.flushes} faults=${s.faults}`,
+        `refills=${s.hashRefills}; invalidated compiled=${s.invalidatedCompiled} (revived ${s.revivedCompiled}) discarded=${s.discardedCompiled} flushes=${s.flushes} faults=${s.faults}`,
       `bt: host calls helper=${hc.helper} read=${hc.read} write=${hc.write} lazy=${hc.lazy}` +
         (helpers ? ` (${helpers})` : ''),
       `bt: time ms total=${t.total.toFixed(0)} compile=${t.compile.toFixed(0)} compiled-code=${t.compiled.toFixed(0)} ` +

@@ -11,7 +11,7 @@ import { stopCompileService } from '../../src/jit/compile-service.js';
 import type { Block } from '../../src/cpu/block.js';
 import { createMachine, type Machine } from '../../src/index.js';
 import { generate } from './randgen.js';
-import { assemble, bt, btMachine, EAGER } from './util.js';
+import { assemble, bt, btMachine, EAGER, SECOND } from './util.js';
 
 /** Exit through isa-debug-exit, keeping EAX in EDI. */
 const EXIT = 'movl %eax, %edi\nmovb $0, %al\noutb %al, $0xf4\n9: hlt\njmp 9b';
@@ -72,6 +72,51 @@ describe('self-modifying code', () => {
     }
     expect(out[2]).toBe(out[0]);
     expect(out[3]).toBe(out[1]);
+  });
+
+  it('a revived block keeps its compiled code (parked while dropped); versions past what the cache remembers are freed', () => {
+    // f's ADD immediate cycles through `versions` values; f has a loop of its own (it gets chained
+    // back to itself and to the caller), so stale code would show in the results at once.
+    const prog = (versions: number) => `
+      movl $0x200000, %esp
+      xorl %eax, %eax
+      xorl %ebx, %ebx
+      movl $1200, %esi
+    1:
+      incl %ebx
+      cmpl $${versions}, %ebx
+      jb 2f
+      xorl %ebx, %ebx
+    2:
+      movb %bl, f+2
+      call f
+      decl %esi
+      jnz 1b
+      ${EXIT}
+      .balign 64
+    f:
+      addl $0, %eax
+      movl $3, %ecx
+    3: roll $1, %eax
+      loop 3b
+      ret`;
+    for (const [versions, parked] of [[2, true], [3, true], [9, false]] as const) {
+      const bin = assemble(prog(versions));
+      const r = runLockstep((m) => m.loadFlat(bin, 0x100000), { bt: SECOND, btStep: 40, maxInstructions: 100_000 });
+      expect(r.divergence ?? '', `${versions} versions`).toBe('');
+      expect(r.btResult?.reason).toBe('exit');
+      const s = bt(r.bt).stats;
+      if (parked) {
+        // every call after the first few runs a revived block's parked code
+        expect(s.revivedCompiled, `${versions} versions`).toBeGreaterThan(1000);
+        expect(s.blocksCompiled).toBeLessThan(40);
+      } else {
+        // more versions than the cache remembers per key (4): each comes back only after it was forgotten
+        expect(s.revivedCompiled).toBe(0);
+      }
+      // forgotten versions free their functions: only what the cache still remembers stays parked
+      expect((bt(r.bt) as unknown as { parked: number }).parked).toBeLessThanOrEqual(4);
+    }
   });
 
   it('stores next to code (other 64-byte lines of a code page) do not invalidate it', () => {
