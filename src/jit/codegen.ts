@@ -794,11 +794,11 @@ export class BlockCompiler {
   }
 
   /**
-   * Leave (EIP already stored; `n` instructions retired) to a target whose successor is not fixed at translation time: tail-call
-   * the runtime's ichain with this block's one-entry cache (wasm-runtime/dispatcher.ts), which
-   * enters the cached block if the target's EIP and host address (through the TLB) still match.
-   * Indirect jumps, and constant targets on another page (a kernel's calls between pages: the
-   * dispatcher's full lookup ran for each of them).
+   * Leave (EIP already stored; `n` instructions retired) to a target whose successor is not fixed
+   * at translation time: tail-call the runtime's ichain with this block's one-entry cache
+   * (wasm-runtime/dispatcher.ts), which enters the cached block if the target's EIP and host address
+   * (through the TLB) still match. Indirect jumps, and constant targets on another page (a kernel's
+   * calls between pages: the dispatcher's full lookup ran for each of them).
    */
   private indirectExit(n: number, target: () => void): void {
     const w = this.w;

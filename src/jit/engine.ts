@@ -195,6 +195,8 @@ function chainingHelpersTable(): Uint8Array {
   if (chainingHelpers?.length !== HELPER_KEEPS_BOUNDARY.length) chainingHelpers = Uint8Array.from(HELPER_KEEPS_BOUNDARY, (k) => (k ? 1 : 0));
   return chainingHelpers;
 }
+/** Index in the runtime's Int32 view of slot `s`'s generation word (RT_CHAIN entry, word 4). */
+const genIndex = (s: number): number => ((RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2) + 4;
 /** Interpreted blocks a non-empty queue waits for before it goes to an idle compile worker. */
 const IDLE_WORKER_WAIT = 256;
 
@@ -486,7 +488,7 @@ export class BinaryTranslator {
     const rt = this.rt32;
     const jobs: BatchBlock[] = blocks.map((b) => {
       const slot = this.allocSlot();
-      return { code: b.code, nInsn: b.nInsn, mode: b.mode, csBase: b.csBase, eip: b.eip, phys: b.phys, slot, gen: rt[((RT_CHAIN + slot * RT_CHAIN_ENTRY) >> 2) + 4] };
+      return { code: b.code, nInsn: b.nInsn, mode: b.mode, csBase: b.csBase, eip: b.eip, phys: b.phys, slot, gen: rt[genIndex(slot)] };
     });
     const settings: BatchSettings = {
       backend: o.backend, memoryPages: this.memoryPages, optimizeFlags: o.optimizeFlags, chain: o.chain, regions: o.regions, codeLines: this.codeLines,
@@ -623,9 +625,20 @@ export class BinaryTranslator {
 
   /** Give back a reserved slot that never got a function; a new generation unlinks direct calls to it. */
   private releaseSlot(s: number): void {
-    const g = ((RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2) + 4;
-    this.rt32[g] = (this.rt32[g] + 1) & 0x7fffffff;
+    this.newGeneration(s);
     this.freeSlots.push(s);
+  }
+
+  /** Bump slot `s`'s generation: chain cells, indirect-exit caches and direct calls linked to it go stale. */
+  private newGeneration(s: number): void {
+    const g = genIndex(s);
+    this.rt32[g] = (this.rt32[g] + 1) & 0x7fffffff;
+  }
+
+  /** Clear b's hash entry if it still names b's slot. */
+  private unhash(b: Block): void {
+    const rt = this.rt32, e = this.entryBase(b);
+    if (rt[e + 4] === b.compiled) { rt[e] = 0; rt[e + 1] = -1; rt[e + 4] = 0; }
   }
 
   private allocSlot(): number {
@@ -672,10 +685,9 @@ export class BinaryTranslator {
     if (s <= 0) return;
     this.stats.invalidatedCompiled++;
     if (b.source === undefined || this.parked >= MAX_PARKED) { this.freeCompiled(b); return; }
-    const rt = this.rt32, e = this.entryBase(b), g = ((RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2) + 4;
-    if (rt[e + 4] === s) { rt[e] = 0; rt[e + 1] = -1; rt[e + 4] = 0; }
-    this.parkedGen[s] = rt[g];
-    rt[g] = (rt[g] + 1) & 0x7fffffff;
+    this.unhash(b);
+    this.parkedGen[s] = this.rt32[genIndex(s)];
+    this.newGeneration(s);
     this.parked++;
   }
 
@@ -687,7 +699,7 @@ export class BinaryTranslator {
   private unpark(b: Block): void {
     const s = b.compiled;
     if (s <= 0) return;
-    this.rt32[((RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2) + 4] = this.parkedGen[s];
+    this.rt32[genIndex(s)] = this.parkedGen[s];
     this.insertHash(b);
     this.parked--;
     this.stats.revivedCompiled++;
@@ -703,11 +715,9 @@ export class BinaryTranslator {
   /** Free a block's slot: hash entry, table entry, and a new generation that unlinks chained exits to it. */
   private freeCompiled(b: Block): void {
     const s = b.compiled;
-    const rt = this.rt32, e = this.entryBase(b);
-    if (rt[e + 4] === s) { rt[e] = 0; rt[e + 1] = -1; rt[e + 4] = 0; }
+    this.unhash(b);
     this.table.set(s, null);
-    const g = ((RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2) + 4;
-    rt[g] = (rt[g] + 1) & 0x7fffffff;
+    this.newGeneration(s);
     this.slotBlock[s] = undefined;
     const rec = this.slotModule[s];
     this.slotModule[s] = undefined;
