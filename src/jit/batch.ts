@@ -8,6 +8,7 @@ import { BinaryenEmitter, binaryen, newBlockModule, type ModuleImports } from '.
 import { BlockCompiler, callsHelper, constantExits, IMPORTS, N_IMPORTS, T_FN, T_REGION, TYPES, type BlockPlace, type RegionMember } from './codegen.js';
 import { eliminateDeadFlags } from './optimize.js';
 import { assembleModule, WasmWriter } from './wasm.js';
+import { addBranchHints, type FunctionHints } from './branch-hints.js';
 
 export type BtBackend = 'binaryen' | 'direct';
 
@@ -104,6 +105,7 @@ export class BatchCompiler {
       for (let k = 0; k < regions.length; k++) callees.push({ name: 'r' + k, params: 3, result: B.i32 });
       const params = B.createType([B.i32, B.i32]), params3 = B.createType([B.i32, B.i32, B.i32]);
       const em = this.emitter;
+      const hints: Int8Array[] = [];
       for (let i = 0; i < blocks.length; i++) {
         const b = blocks[i];
         if (inRegion[i] >= 0) {
@@ -113,22 +115,24 @@ export class BatchCompiler {
         } else {
           em.begin(module, callees, [B.i32, B.i32]);
           this.compiler.generate(em, codes[i], b.nInsn, (b.mode >> 3) & 3, places[i]);
-          const { body, vars } = em.finish(2);
+          const { body, vars, hints: h } = em.finish(2);
           module.addFunction('f' + i, params, B.i32, vars, body);
+          hints[i] = h;
         }
         module.addFunctionExport('f' + i, 'f' + i);
       }
       for (let k = 0; k < regions.length; k++) {
         em.begin(module, callees, [B.i32, B.i32, B.i32]);
         this.compiler.generateRegion(em, members(regions[k], blocks, codes, places), (blocks[regions[k][0]].mode >> 3) & 3);
-        const { body, vars } = em.finish(3);
+        const { body, vars, hints: h } = em.finish(3);
         module.addFunction('r' + k, params3, B.i32, vars, body);
+        hints[blocks.length + k] = h;
       }
       const t1 = performance.now();
       if (s.validate && !module.validate()) {
         throw new Error(`bt: Binaryen rejected the module for blocks at ${blocks.map((b) => '0x' + (b.eip >>> 0).toString(16)).join(' ')}`);
       }
-      return { bytes: module.emitBinary() as Uint8Array<ArrayBuffer>, t1 };
+      return { bytes: addBranchHints(module.emitBinary() as Uint8Array<ArrayBuffer>, N_IMPORTS, hints), t1 };
     } finally {
       module.dispose();
     }
@@ -141,6 +145,16 @@ export class BatchCompiler {
     codeBuf.reset();
     const types: number[] = [];
     const exports = [];
+    const branchHints: FunctionHints[] = [];
+    // compileInto writes a 5-byte size, then the body: hint offsets count from the body's first byte
+    const compile = (func: number, mem: RegionMember[], cpl: number): void => {
+      const at = codeBuf.n, h0 = codeBuf.hints.length;
+      this.compiler.compileInto(codeBuf, mem, cpl);
+      if (codeBuf.hints.length === h0) return;
+      const hints = codeBuf.hints.slice(h0);
+      for (let k = 0; k < hints.length; k += 2) hints[k] -= at + 5;
+      branchHints.push({ func, hints });
+    };
     for (let i = 0; i < blocks.length; i++) {
       if (inRegion[i] >= 0) {
         // wrapper: (budget, done) -> return_call r_k(budget, done, j)
@@ -149,13 +163,13 @@ export class BatchCompiler {
         body.get(0); body.get(1); body.i32(j); body.returnCall(N_IMPORTS + blocks.length + k); body.endFunction();
         codeBuf.uleb(body.n + 1); codeBuf.byte(0); codeBuf.bytes(body.buf.subarray(0, body.n));
       } else {
-        this.compiler.compileInto(codeBuf, [{ code: codes[i], nInsn: blocks[i].nInsn, place: places[i] }], (blocks[i].mode >> 3) & 3);
+        compile(N_IMPORTS + i, [{ code: codes[i], nInsn: blocks[i].nInsn, place: places[i] }], (blocks[i].mode >> 3) & 3);
       }
       types.push(T_FN);
       exports.push({ name: 'f' + i, func: N_IMPORTS + i });
     }
     for (let k = 0; k < regions.length; k++) {
-      this.compiler.compileInto(codeBuf, members(regions[k], blocks, codes, places), (blocks[regions[k][0]].mode >> 3) & 3);
+      compile(N_IMPORTS + blocks.length + k, members(regions[k], blocks, codes, places), (blocks[regions[k][0]].mode >> 3) & 3);
       types.push(T_REGION);
     }
     const t1 = performance.now();
@@ -164,7 +178,7 @@ export class BatchCompiler {
     // Exports are put into the table by the engine; chaining goes through the runtime's chain().
     const bytes = assembleModule({
       types: TYPES, memoryPages: s.memoryPages, importTable: false, funcImports: IMPORTS, funcs: [], exports,
-      encodedFuncs: { types, code: codeBuf.buf, codeLen: codeBuf.n },
+      encodedFuncs: { types, code: codeBuf.buf, codeLen: codeBuf.n }, branchHints,
     });
     return { bytes, t1 };
   }

@@ -20,6 +20,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+import { userFlag } from './v8-flags.js';
 import { isMainThread } from 'node:worker_threads';
 import type BinaryenNS from 'binaryen';
 import { I32, I64, Op, type Emitter } from './wasm.js';
@@ -54,9 +55,6 @@ function vendoredCopy(): string | null {
 const V8_TIERING_BUDGET = 1_800_000;
 
 /** Did the user give Node this V8 flag (then it is theirs: left alone)? */
-function userFlag(name: string): boolean {
-  return `${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`.includes(name);
-}
 
 /**
  * V8 flags raised only while Binaryen compiles and instantiates, on the main thread (flags are per
@@ -133,6 +131,7 @@ interface Frame {
 }
 
 const MEM = 'mem';
+const NO_HINTS = new Int8Array(0);
 
 export class BinaryenEmitter implements Emitter {
   private B!: Binaryen;
@@ -145,7 +144,10 @@ export class BinaryenEmitter implements Emitter {
   /** After br/return/unreachable the rest of the frame is dead: values may be left on the stack. */
   private dead = false;
   /** Saved states for rewind(), by mark number (per function). */
-  private marks: { frame: Frame; stmts: number; stack: Ref[]; dead: boolean }[] = [];
+  private marks: { frame: Frame; stmts: number; stack: Ref[]; dead: boolean; hints: number }[] = [];
+  /** Direction of each `if`/`br_if` in emission order (-1 none): branch-hints.ts finds them in the binary. */
+  private hints: number[] = [];
+  private pendingHint = -1;
 
   /** Start a function body in module `m` with these parameters (locals follow via locals()). */
   begin(m: Module, callees: Callee[], paramTypes: Type[]): void {
@@ -157,14 +159,17 @@ export class BinaryenEmitter implements Emitter {
     this.labels = 0;
     this.dead = false;
     this.marks.length = 0;
+    this.hints.length = 0;
+    this.pendingHint = -1;
     this.frames = [this.frame(Kind.Block, this.B.none, 0)];
   }
 
   /** The finished body and the declared locals (including the ones added for spills). */
-  finish(nParams: number): { body: Ref; vars: Type[] } {
+  finish(nParams: number): { body: Ref; vars: Type[]; hints: Int8Array } {
     const f = this.frames.pop();
     if (!f || this.frames.length !== 0) throw new Error('binaryen emitter: unbalanced blocks at the end of the function');
-    return { body: this.m.block(null, f.stmts, this.B.auto), vars: this.localTypes.slice(nParams) };
+    const hints = this.hints.some((h) => h >= 0) ? Int8Array.from(this.hints) : NO_HINTS;
+    return { body: this.m.block(null, f.stmts, this.B.auto), vars: this.localTypes.slice(nParams), hints };
   }
 
   private frame(kind: Kind, type: Type, cond: Ref): Frame {
@@ -304,7 +309,11 @@ export class BinaryenEmitter implements Emitter {
 
   block(type = 0x40): number { return this.open(Kind.Block, type, 0); }
   loop(type = 0x40): number { return this.open(Kind.Loop, type, 0); }
-  if_(type = 0x40): number { return this.open(Kind.If, type, this.pop()); }
+  if_(type = 0x40): number { this.takeHint(); return this.open(Kind.If, type, this.pop()); }
+
+  hint(likely: boolean): void { this.pendingHint = likely ? 1 : 0; }
+
+  private takeHint(): void { this.hints.push(this.pendingHint); this.pendingHint = -1; }
 
   private open(kind: Kind, type: number, cond: Ref): number {
     this.spill(); // a value pending below the new frame is computed before it (and may be used after it)
@@ -369,6 +378,7 @@ export class BinaryenEmitter implements Emitter {
   brIf(label: number): void {
     const t = this.frames[label];
     if (t.type !== this.B.none && t.kind !== Kind.Loop) throw new Error('binaryen emitter: br_if with a value');
+    this.takeHint();
     t.targeted = true;
     const c = this.pop();
     this.stmt(this.m.br(t.name, c));
@@ -390,7 +400,7 @@ export class BinaryenEmitter implements Emitter {
   }
 
   mark(): number {
-    this.marks.push({ frame: this.top(), stmts: this.top().stmts.length, stack: this.stack.slice(), dead: this.dead });
+    this.marks.push({ frame: this.top(), stmts: this.top().stmts.length, stack: this.stack.slice(), dead: this.dead, hints: this.hints.length });
     return this.marks.length - 1;
   }
 
@@ -400,6 +410,8 @@ export class BinaryenEmitter implements Emitter {
     k.frame.stmts.length = k.stmts;
     this.stack = k.stack.slice(); // spills after the mark replaced entries below it
     this.dead = k.dead;
+    this.hints.length = k.hints;
+    this.pendingHint = -1;
   }
 }
 

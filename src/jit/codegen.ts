@@ -646,7 +646,7 @@ export class BlockCompiler {
       // The previous instruction's slow store or helper call may have overwritten translated code
       // (cache.ts sets S_SMC_HIT): stop here so the rest is re-looked-up (exec.ts does the same).
       w.get(L_SMC);
-      w.if_();
+      w.hint(false); w.if_();
       this.flushAll(false);
       w.i32(0); w.i32(0); w.mem(Op.i32_store, 2, A_SMC_HIT);
       w.i32(0); w.i32(eip); w.mem(Op.i32_store, 2, A_EIP);
@@ -868,7 +868,7 @@ export class BlockCompiler {
     w.get(P_BUDGET); w.op(Op.i32_lt_s);
     w.load32(RT_ATTN); w.op(Op.i32_eqz); w.op(Op.i32_and);
     w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + slot * RT_CHAIN_ENTRY + 16); w.i32(gen); w.op(Op.i32_eq); w.op(Op.i32_and);
-    w.if_();
+    w.hint(true); w.if_();
   }
 
   /** After a slow store or a helper call: remember whether translated code was hit. */
@@ -900,13 +900,13 @@ export class BlockCompiler {
     if (!this.segChecked(seg)) { w.get(off); w.set(L_LIN); return; }
     // Valid offsets are [lo, hi] (memory.ts linear(); SDM Vol. 3 §5.3): off < lo or off + size - 1 > hi → slow path (raises).
     const l = L_SEG + seg * 3;
-    w.get(off); w.get(l + 1); w.op(Op.i32_lt_u); w.brIf(slow);
+    w.get(off); w.get(l + 1); w.op(Op.i32_lt_u); w.hint(false); w.brIf(slow);
     if (size === 1) {
-      w.get(off); w.get(l + 2); w.op(Op.i32_gt_u); w.brIf(slow);
+      w.get(off); w.get(l + 2); w.op(Op.i32_gt_u); w.hint(false); w.brIf(slow);
     } else {
       w.get(off); w.op(Op.i64_extend_i32_u); w.i64(size - 1); w.op(Op.i64_add);
       w.get(l + 2); w.op(Op.i64_extend_i32_u);
-      w.op(Op.i64_gt_u); w.brIf(slow);
+      w.op(Op.i64_gt_u); w.hint(false); w.brIf(slow);
     }
     w.get(l); w.get(off); w.op(Op.i32_add); w.set(L_LIN);
   }
@@ -916,8 +916,8 @@ export class BlockCompiler {
     const w = this.w;
     w.get(L_LIN); w.i32(12); w.op(Op.i32_shr_u); w.i32(2); w.op(Op.i32_shl);
     w.mem(Op.i32_load, 2, TLB_BASE); w.tee(L_E);
-    w.i32(mask); w.op(Op.i32_and); w.op(Op.i32_eqz); w.brIf(slow);
-    if (size > 1) { w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.i32(0x1000 - size); w.op(Op.i32_gt_u); w.brIf(slow); }
+    w.i32(mask); w.op(Op.i32_and); w.op(Op.i32_eqz); w.hint(false); w.brIf(slow);
+    if (size > 1) { w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.i32(0x1000 - size); w.op(Op.i32_gt_u); w.hint(false); w.brIf(slow); }
     // host address
     w.get(L_E); w.i32(~0xfff); w.op(Op.i32_and); w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.op(Op.i32_add);
   }
@@ -938,7 +938,7 @@ export class BlockCompiler {
     const w = this.w, k = this.siteNext++, tag = this.siteBase + 2 * k;
     const miss = w.block();
     // one compare: same page and naturally aligned (so not crossing a page); anything else takes the TLB path
-    w.get(L_LIN); w.i32(~0xfff | (size - 1)); w.op(Op.i32_and); w.get(tag); w.op(Op.i32_ne); w.brIf(miss);
+    w.get(L_LIN); w.i32(~0xfff | (size - 1)); w.op(Op.i32_and); w.get(tag); w.op(Op.i32_ne); w.hint(false); w.brIf(miss);
     w.get(L_LIN); w.get(tag + 1); w.op(Op.i32_add);
     access();
     w.end();
@@ -1014,19 +1014,19 @@ export class BlockCompiler {
       // (paging.ts codeWriteBits): a store that touches no translated 64-byte line (cache.ts
       // lineCount, kept in shared memory) goes straight to RAM, as memory.ts writeSlow would.
       // entry without the fast write bit: must be a code page (code-write bit) and miss every line
-      if (size > 1) { w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.i32(0x1000 - size); w.op(Op.i32_gt_u); w.brIf(slow); }
+      if (size > 1) { w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.i32(0x1000 - size); w.op(Op.i32_gt_u); w.hint(false); w.brIf(slow); }
       w.get(L_LIN); w.i32(12); w.op(Op.i32_shr_u); w.i32(2); w.op(Op.i32_shl);
       w.mem(Op.i32_load, 2, TLB_BASE); w.tee(L_E);
       w.i32(~0xfff); w.op(Op.i32_and); w.get(L_LIN); w.i32(0xfff); w.op(Op.i32_and); w.op(Op.i32_add); w.set(L_X);
       w.get(L_E); w.i32(this.wmask); w.op(Op.i32_and); w.op(Op.i32_eqz);
-      w.if_();
-      w.get(L_E); w.i32(this.cwmask); w.op(Op.i32_and); w.op(Op.i32_eqz); w.brIf(slow);
+      w.hint(false); w.if_();
+      w.get(L_E); w.i32(this.cwmask); w.op(Op.i32_and); w.op(Op.i32_eqz); w.hint(false); w.brIf(slow);
       w.get(L_X); w.i32(6); w.op(Op.i32_shr_u); w.mem(Op.i32_load8_u, 0, this.linesBase);
       if (size > 1) {
         w.get(L_X); w.i32(size - 1); w.op(Op.i32_add); w.i32(6); w.op(Op.i32_shr_u); w.mem(Op.i32_load8_u, 0, this.linesBase);
         w.op(Op.i32_or);
       }
-      w.brIf(slow);
+      w.hint(false); w.brIf(slow);
       if (site >= 0) {
         // only pages without translated code (the fast write bit) are remembered
         w.else_();
@@ -1330,7 +1330,7 @@ export class BlockCompiler {
     this.stats.inlineCondDynamic++;
     const done = w.block(I32);
     const slow = w.block();
-    w.load32(A_CC_MASK); w.i32(F_ARITH); w.op(Op.i32_ne); w.brIf(slow);
+    w.load32(A_CC_MASK); w.i32(F_ARITH); w.op(Op.i32_ne); w.hint(false); w.brIf(slow);
     this.loadOpSh();
     const src = this.memSrc();
     for (const kind of [CC_SUB, CC_LOGIC]) {

@@ -7,10 +7,12 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { BatchCompiler } from './batch.js';
 import { loadBinaryen } from './binaryen.js';
+import { enableBranchHints } from './branch-hints.js';
 import type { CompileJob, CompileReply } from './compile-service.js';
 
 const port = (workerData as { port: MessagePort }).port;
 if (!parentPort || !port) throw new Error('compile-worker.ts runs as a worker thread (compile-service.ts starts it)');
+enableBranchHints(); // process-wide, but the worker may compile before the main thread's engine exists
 await loadBinaryen();
 const batch = new BatchCompiler();
 port.postMessage({ ready: true });

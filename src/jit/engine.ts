@@ -15,6 +15,7 @@
  * boundary logic (Machine.betweenBlocks). lockstep.ts checks all of this against the interpreter.
  */
 import { writeFileSync } from 'node:fs';
+import { enableBranchHints } from './branch-hints.js';
 import { join } from 'node:path';
 import { MODE_TF, type Block } from '../cpu/block.js';
 import { FAULT } from '../cpu/exceptions.js';
@@ -249,6 +250,7 @@ export class BinaryTranslator {
   constructor(readonly cpu: Cpu, readonly cache: CodeCache, readonly host: EngineHost, options: Partial<BtOptions> = {}) {
     this.options = { ...DEFAULT_BT_OPTIONS, ...btOptionsFromEnv(), ...options };
     if (RT_END > RAM_BASE) throw new Error('layout: translator runtime tables overlap guest RAM');
+    enableBranchHints();
     this.interp = new Interpreter(cpu, cache, host);
     this.rt32 = new Int32Array(cpu.buffer);
     this.memoryPages = cpu.buffer.byteLength / 65536;

@@ -9,6 +9,8 @@
  * Encoding reference: WebAssembly Core Specification 2.0, §5 (binary format).
  */
 
+import { writeHintSection, type FunctionHints } from './branch-hints.js';
+
 export const I32 = 0x7f, I64 = 0x7e, VOID = 0x40;
 
 /** Opcodes used by the translator (spec §5.4). */
@@ -55,6 +57,12 @@ export interface Emitter {
   end(): void;
   br(label: number): void;
   brIf(label: number): void;
+  /**
+   * The next `if_` or `brIf` is (un)likely taken: the branch-hinting proposal's hint (custom section
+   * metadata.code.branch_hint), which lets V8's optimizing tier treat the unlikely side as deferred
+   * code (register spills for its calls stay there instead of on the hot path).
+   */
+  hint(likely: boolean): void;
   /** br_table: pops an index; branches to labels[index], or to `def` when out of range. */
   brTable(labels: number[], def: number): void;
   /** Declare the function's i32 locals after its parameters (once, before the body). */
@@ -72,12 +80,15 @@ export class WasmWriter implements Emitter {
   n = 0;
   /** Structured-control nesting depth (for symbolic branch labels). */
   depth = 0;
+  /** Branch hints: byte position of each hinted `if`/`br_if` opcode and its direction (1 likely), in pairs. */
+  hints: number[] = [];
+  private pendingHint = -1;
 
   constructor(capacity = 4096) {
     this.buf = new Uint8Array(capacity);
   }
 
-  reset(): void { this.n = 0; this.depth = 0; }
+  reset(): void { this.n = 0; this.depth = 0; this.hints.length = 0; this.pendingHint = -1; }
 
   private grow(need: number): void {
     let cap = this.buf.length * 2;
@@ -146,16 +157,26 @@ export class WasmWriter implements Emitter {
   endFunction(): void { this.byte(Op.end); }
   locals(): void { /* declared in the code-section entry header (assembleModule / compileInto) */ }
   mark(): number { return this.n * 1024 + this.depth; }
-  rewind(mark: number): void { this.n = Math.floor(mark / 1024); this.depth = mark % 1024; }
+  rewind(mark: number): void {
+    this.n = Math.floor(mark / 1024); this.depth = mark % 1024;
+    while (this.hints.length && this.hints[this.hints.length - 2] >= this.n) this.hints.length -= 2;
+    this.pendingHint = -1;
+  }
+  hint(likely: boolean): void { this.pendingHint = likely ? 1 : 0; }
+  private takeHint(): void {
+    if (this.pendingHint < 0) return;
+    this.hints.push(this.n, this.pendingHint);
+    this.pendingHint = -1;
+  }
 
   /** Open a block/loop/if; returns its label (the depth it opens), for br(). */
   block(type = VOID): number { this.byte(Op.block); this.byte(type); return ++this.depth; }
   loop(type = VOID): number { this.byte(Op.loop); this.byte(type); return ++this.depth; }
-  if_(type = VOID): number { this.byte(Op.if); this.byte(type); return ++this.depth; }
+  if_(type = VOID): number { this.takeHint(); this.byte(Op.if); this.byte(type); return ++this.depth; }
   else_(): void { this.byte(Op.else); }
   end(): void { this.byte(Op.end); this.depth--; }
   br(label: number): void { this.byte(Op.br); this.uleb(this.depth - label); }
-  brIf(label: number): void { this.byte(Op.br_if); this.uleb(this.depth - label); }
+  brIf(label: number): void { this.takeHint(); this.byte(Op.br_if); this.uleb(this.depth - label); }
   brTable(labels: number[], def: number): void {
     this.byte(Op.br_table);
     this.uleb(labels.length);
@@ -181,6 +202,8 @@ export interface ModuleSpec {
   funcs: { type: number; locals: number; body: Uint8Array; bodyLen: number; i64Locals?: number }[];
   /** More defined functions (after `funcs`), already encoded as code-section entries (BlockCompiler.compileInto). */
   encodedFuncs?: { types: number[]; code: Uint8Array; codeLen: number };
+  /** Branch hints per defined function: [function index, [body offset, likely]…] (offsets ascending). */
+  branchHints?: FunctionHints[];
   exports: { name: string; func: number }[];
   /** Active element segments: put function `func` into slot `slot` of the imported table at instantiation. */
   elems?: { slot: number; func: number }[];
@@ -239,6 +262,13 @@ export function assembleModule(spec: ModuleSpec): Uint8Array<ArrayBuffer> {
       s.uleb(1); s.uleb(e.func);
     }
     section(out, 9, s);
+  }
+
+  // branch hints (custom section, before the code section: V8 reads it while compiling)
+  if (spec.branchHints && spec.branchHints.length) {
+    s.reset();
+    writeHintSection(s, spec.branchHints);
+    section(out, 0, s);
   }
 
   // code section
