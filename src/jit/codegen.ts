@@ -829,7 +829,7 @@ export class BlockCompiler {
       // Into a member of this region: registers stay in their locals, an unstored flag record is
       // handed over in locals. Same checks as a chained exit.
       const to = this.members[j].place;
-      this.ifMayContinue(n, to.slot, to.gen!);
+      this.ifMayBranch(n, j === this.cur ? -1 : to.slot, to.gen!);
       this.handOverFlags();
       w.get(L_HITS); w.i32(1); w.op(Op.i32_add); w.set(L_HITS);
       w.get(L_X); w.set(P_DONE);
@@ -869,6 +869,36 @@ export class BlockCompiler {
     w.load32(RT_ATTN); w.op(Op.i32_eqz); w.op(Op.i32_and);
     w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + slot * RT_CHAIN_ENTRY + 16); w.i32(gen); w.op(Op.i32_eq); w.op(Op.i32_and);
     w.hint(true); w.if_();
+  }
+
+  /**
+   * Open an `if` taken when a branch to a member of this function may be taken: done' = done + n
+   * (left in L_X) is within the budget and, unless `slot` is -1 (a branch to the member itself,
+   * which is running), the target member's slot still has generation `gen`. Device attention and
+   * the running member's own generation can only change in a call into JavaScript; the slow paths
+   * check both after their call (afterSlowCall), so the back edge of a loop is one compare.
+   */
+  private ifMayBranch(n: number, slot: number, gen: number): void {
+    const w = this.w;
+    w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.tee(L_X);
+    w.get(P_BUDGET); w.op(Op.i32_lt_s);
+    if (slot >= 0) { w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + slot * RT_CHAIN_ENTRY + 16); w.i32(gen); w.op(Op.i32_eq); w.op(Op.i32_and); }
+    w.hint(true); w.if_();
+  }
+
+  /**
+   * After a slow path's call into JavaScript in a function with in-function branches: if it touched
+   * a device (RT_ATTN) or dropped the running member's block, end the function's budget, so no
+   * further branch inside the function is taken and the next exit leaves through the dispatcher's
+   * checks (ifMayBranch relies on this).
+   */
+  private afterSlowCall(): void {
+    if (this.topLabel < 0 && this.selfLabel < 0) return;
+    const w = this.w, pl = this.place;
+    w.load32(RT_ATTN);
+    w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + pl.slot * RT_CHAIN_ENTRY + 16); w.i32(pl.gen!); w.op(Op.i32_ne);
+    w.op(Op.i32_or);
+    w.if_(); w.i32(0); w.set(P_BUDGET); w.end();
   }
 
   /** After a slow store or a helper call: remember whether translated code was hit. */
@@ -991,6 +1021,7 @@ export class BlockCompiler {
     this.syncIcount();
     w.i32(seg | size << 4 | this.place.slot << 8); w.get(off); w.i32(this.curEip); w.call(F_READ);
     this.siteReset();
+    this.afterSlowCall();
     w.end();
     w.set(d);
   }
@@ -1045,6 +1076,7 @@ export class BlockCompiler {
     this.syncIcount();
     w.i32(seg | size << 4 | this.place.slot << 8); w.get(off); w.get(v); w.i32(this.curEip); w.call(F_WRITE);
     this.siteReset();
+    this.afterSlowCall();
     this.noteSmc();
     w.end();
   }

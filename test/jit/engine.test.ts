@@ -383,6 +383,40 @@ describe('chaining across pages', () => {
   });
 });
 
+describe('device attention inside compiled loops', () => {
+  it('a loop whose slow path touches a device leaves at its next back edge; a RAM loop stays inside', () => {
+    // The back edge of a compiled loop checks only the budget: a device can only be touched in a
+    // call into JavaScript, and the slow path that made it ends the function's budget (codegen afterSlowCall).
+    const loop = (addr: string) => `
+      mov $0x200000, %esp
+      mov $2000, %ecx
+      xor %esi, %esi
+    1: mov ${addr}, %eax
+      add %eax, %esi
+      dec %ecx
+      jnz 1b
+      mov %esi, %eax
+      ${EXIT}`;
+    const run = (addr: string) => {
+      const bin = assemble(loop(addr));
+      const r = runLockstep((m) => m.loadFlat(bin, 0x100000), { bt: EAGER, btStep: 100, maxInstructions: 100_000 });
+      expect(r.divergence ?? '').toBe('');
+      expect(r.btResult?.reason).toBe('exit');
+      const m = btMachine(EAGER);
+      m.loadFlat(bin, 0x100000);
+      expect(m.run(1_000_000).reason).toBe('exit');
+      expect(m.cpu.st[R_EDI]).toBe(r.ref.cpu.st[R_EDI]);
+      const st = bt(m).stats;
+      return { dispatched: st.compiledRuns - st.chainHits, edi: m.cpu.st[R_EDI] };
+    };
+    const mmio = run('0xf0000000'); // no RAM there: the machine's open-bus MMIO, a device access
+    expect(mmio.edi).toBe(-2000 | 0); // open bus reads all ones
+    expect(mmio.dispatched).toBeGreaterThan(1990);
+    const ram = run('0x180000');
+    expect(ram.dispatched).toBeLessThan(20);
+  });
+});
+
 describe('exits from the middle of a block', () => {
   it('a REP STOS longer than one helper run leaves mid-block and retires what the interpreter retires', () => {
     // 1 MiB of REP STOSD: the helper hands control back every REP_BUDGET units of work, through an
