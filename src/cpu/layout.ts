@@ -125,6 +125,14 @@ export const RT_DISPATCHES = RUNTIME_BASE + 0x08;
 export const RT_CHAIN_HITS = RUNTIME_BASE + 0x0c;
 /** i32: byte address of the chain cell of the exit a block just left through unchained (0: none); the dispatcher fills it. */
 export const RT_LAST_EXIT = RUNTIME_BASE + 0x10;
+/**
+ * i32, loop-resident compiled functions only (codegen.ts): the value of the function's `done` whose
+ * instructions are already in S_ICOUNT, and `done` at the function's entry (for the count of a
+ * self loop's iterations). In memory rather than in wasm locals, which V8 would carry around every
+ * loop iteration; only slow paths and exits use them.
+ */
+export const RT_DONE_SYNCED = RUNTIME_BASE + 0x14;
+export const RT_DONE_ENTRY = RUNTIME_BASE + 0x18;
 /** i32 × 16: the lazy-flag kind masks (flags.ts CC_KIND_MASK), for LAZYT with a run-time cc op. */
 export const RT_KIND_MASK = RUNTIME_BASE + 0x100;
 /** Block lookup hash table: RT_HASH_SIZE entries of RT_HASH_ENTRY bytes (host, mode, eip, csBase, fn, 3 spare). */

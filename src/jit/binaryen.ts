@@ -278,6 +278,7 @@ export class BinaryenEmitter implements Emitter {
       case Op.i32_add: e = i32.add(a, b); break;
       case Op.i32_sub: e = i32.sub(a, b); break;
       case Op.i32_mul: e = i32.mul(a, b); break;
+      case Op.i32_div_u: e = i32.div_u(a, b); break;
       case Op.i32_and: e = i32.and(a, b); break;
       case Op.i32_or: e = i32.or(a, b); break;
       case Op.i32_xor: e = i32.xor(a, b); break;

@@ -36,7 +36,7 @@
 import { CC_ADC, CC_ADD, CC_DEC, CC_INC, CC_KIND_MASK, CC_LOGIC, CC_SBB, CC_SUB } from '../cpu/flags.js';
 import {
   F_ARITH, F_CF, F_FIXED, RT_KIND_MASK, S_CC_MASK, S_CC_OP, S_CC_RES, S_CC_SRC1, S_CC_SRC2, S_EFLAGS, S_EIP,
-  S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_ATTN, RT_CUR_FN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_ICACHE, RT_ICACHE_ENTRY, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
+  S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_ATTN, RT_CUR_FN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_DONE_ENTRY, RT_DONE_SYNCED, RT_ICACHE, RT_ICACHE_ENTRY, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
   TLB_WRITE_SUP, TLB_WRITE_USER, TLB_CODE_WRITE_SUP, TLB_CODE_WRITE_USER, RT_LINES, RAM_BASE, SEG_DS, segSlot,
 } from '../cpu/layout.js';
 import { U, UOP_WORDS } from '../cpu/uops.js';
@@ -156,12 +156,12 @@ const L_REG = 8;
 const L_SEG = L_REG + 8;
 /**
  * Loop-resident functions (regions, self loops): a lazy-flag record handed from one member to the
- * next stays in these locals (L_FOP = 0: none pending); L_DONE0 is the value of `done` whose
- * instructions are already in S_ICOUNT; L_HITS counts member-to-member transitions (for --stats).
+ * next stays in these locals (L_FOP = 0: none pending); L_HITS counts member-to-member transitions
+ * of a region (for --stats; a self loop's are computed from `done`, layout.ts RT_DONE_ENTRY).
  */
 const L_FOP = L_SEG + 18, L_FRES = L_FOP + 1, L_FS1 = L_FOP + 2, L_FS2 = L_FOP + 3, L_FMASK = L_FOP + 4;
-const L_DONE0 = L_FOP + 5, L_HITS = L_FOP + 6;
-const N_SCRATCH = L_FOP + 7;
+const L_HITS = L_FOP + 5;
+const N_SCRATCH = L_FOP + 6;
 
 /**
  * Memory access sites per loop-resident function that get a translation cache (the first ones in
@@ -316,8 +316,8 @@ export class BlockCompiler {
       // when control moves between members.
       for (const m of members) this.loadResident(m.code);
       w.i32(0); w.set(L_FOP);
-      w.get(P_DONE); w.set(L_DONE0);
-      w.i32(0); w.set(L_HITS);
+      w.i32(0); w.get(P_DONE); w.mem(Op.i32_store, 2, RT_DONE_SYNCED);
+      if (K === 1) { w.i32(0); w.get(P_DONE); w.mem(Op.i32_store, 2, RT_DONE_ENTRY); } else { w.i32(0); w.set(L_HITS); }
       this.siteReset();
       this.topLabel = w.loop();
     }
@@ -753,9 +753,9 @@ export class BlockCompiler {
     if (this.topLabel < 0) return;
     const w = this.w;
     w.i32(0);
-    w.i32(0); w.mem(Op.i64_load, 2, A_ICOUNT); w.get(P_DONE); w.get(L_DONE0); w.op(Op.i32_sub); w.op(Op.i64_extend_i32_u); w.op(Op.i64_add);
+    w.i32(0); w.mem(Op.i64_load, 2, A_ICOUNT); w.get(P_DONE); w.load32(RT_DONE_SYNCED); w.op(Op.i32_sub); w.op(Op.i64_extend_i32_u); w.op(Op.i64_add);
     w.mem(Op.i64_store, 2, A_ICOUNT);
-    w.get(P_DONE); w.set(L_DONE0);
+    w.i32(0); w.get(P_DONE); w.mem(Op.i32_store, 2, RT_DONE_SYNCED);
   }
 
   /** S_INSN_EIP for a fault (or a helper that reads it) in the current instruction; RT_CUR_FN names this block. */
@@ -780,12 +780,18 @@ export class BlockCompiler {
     w.i32(0);
     w.i32(0); w.mem(Op.i64_load, 2, A_ICOUNT);
     if (this.topLabel >= 0) {
-      w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.get(L_DONE0); w.op(Op.i32_sub); w.op(Op.i64_extend_i32_u);
+      w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.load32(RT_DONE_SYNCED); w.op(Op.i32_sub); w.op(Op.i64_extend_i32_u);
     } else w.i64(n);
     w.op(Op.i64_add);
     w.mem(Op.i64_store, 2, A_ICOUNT);
     if (this.topLabel >= 0) {
-      w.i32(0); w.load32(RT_CHAIN_HITS); w.get(L_HITS); w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_CHAIN_HITS);
+      w.i32(0); w.load32(RT_CHAIN_HITS);
+      if (this.members.length === 1) {
+        // a self loop's back edges: every completed iteration retired all of the block (done moved
+        // by nInsn per back edge), so their number is (done - done at entry) / nInsn
+        w.get(P_DONE); w.load32(RT_DONE_ENTRY); w.op(Op.i32_sub); w.i32(this.members[0].nInsn); w.op(Op.i32_div_u);
+      } else w.get(L_HITS);
+      w.op(Op.i32_add); w.mem(Op.i32_store, 2, RT_CHAIN_HITS);
     }
   }
 
@@ -831,7 +837,7 @@ export class BlockCompiler {
       const to = this.members[j].place;
       this.ifMayBranch(n, j === this.cur ? -1 : to.slot, to.gen!);
       this.handOverFlags();
-      w.get(L_HITS); w.i32(1); w.op(Op.i32_add); w.set(L_HITS);
+      if (this.members.length > 1) { w.get(L_HITS); w.i32(1); w.op(Op.i32_add); w.set(L_HITS); }
       w.get(L_X); w.set(P_DONE);
       w.i32(0); w.set(L_SMC);
       if (j > this.cur) w.br(this.regionLabels[j]);
