@@ -159,9 +159,9 @@ const L_SEG = L_REG + 8;
  * next stays in these locals (L_FOP = 0: none pending); L_HITS counts member-to-member transitions
  * of a region (for --stats; a self loop's are computed from `done`, layout.ts RT_DONE_ENTRY).
  */
-const L_FOP = L_SEG + 18, L_FRES = L_FOP + 1, L_FS1 = L_FOP + 2, L_FS2 = L_FOP + 3, L_FMASK = L_FOP + 4;
-const L_HITS = L_FOP + 5;
-const N_SCRATCH = L_FOP + 6;
+const L_FOP = L_SEG + 18, L_FRES = L_FOP + 1, L_FS1 = L_FOP + 2, L_FS2 = L_FOP + 3;
+const L_HITS = L_FOP + 4;
+const N_SCRATCH = L_FOP + 5;
 
 /**
  * Memory access sites per loop-resident function that get a translation cache (the first ones in
@@ -731,10 +731,20 @@ export class BlockCompiler {
     w.i32(0); w.get(L_FRES); w.mem(Op.i32_store, 2, A_CC_RES);
     w.i32(0); w.get(L_FS1); w.mem(Op.i32_store, 2, A_CC_SRC1);
     w.i32(0); w.get(L_FS2); w.mem(Op.i32_store, 2, A_CC_SRC2);
-    w.i32(0); w.get(L_FMASK); w.mem(Op.i32_store, 2, A_CC_MASK);
+    w.i32(0); this.handedOverMask(); w.mem(Op.i32_store, 2, A_CC_MASK);
     w.i32(0); w.set(L_FOP);
     w.end();
     if (definite) this.dynFlags = false;
+  }
+
+  /**
+   * Push the kind mask of the record in the L_F* locals: the runtime area's copy of CC_KIND_MASK
+   * (RT_KIND_MASK) indexed by the op's kind, (op >> 2 & 15) * 4 = op & 0x3c. Not a local of its own:
+   * it would be one more value V8 carries around every loop iteration.
+   */
+  private handedOverMask(): void {
+    const w = this.w;
+    w.get(L_FOP); w.i32(0x3c); w.op(Op.i32_and); w.mem(Op.i32_load, 2, RT_KIND_MASK);
   }
 
   /** Hand the flag state to the next member: the unstored record into the L_F* locals, or none pending. */
@@ -742,7 +752,6 @@ export class BlockCompiler {
     const w = this.w, k = this.known;
     if (k && !k.stored) {
       w.i32(k.op); w.set(L_FOP); w.get(k.res); w.set(L_FRES); w.get(k.s1); w.set(L_FS1); w.get(k.s2); w.set(L_FS2);
-      w.i32(CC_KIND_MASK[(k.op >> 2) & 15]); w.set(L_FMASK);
     } else if (!this.dynFlags) {
       w.i32(0); w.set(L_FOP);
     } // else: the record handed to this member is still pending in the locals
@@ -1119,7 +1128,7 @@ export class BlockCompiler {
         // (an INC/DEC record's mask lacks CF: EFLAGS.CF is already the current CF then)
         w.get(L_FOP);
         w.if_();
-        w.get(L_FMASK); w.i32(F_CF); w.op(Op.i32_and);
+        this.handedOverMask(); w.i32(F_CF); w.op(Op.i32_and);
         w.if_();
         this.setEflagsCF(() => this.handedOverCF());
         w.end();
