@@ -5,7 +5,7 @@
 import { MODE_FLAT } from '../cpu/block.js';
 import { UOP_WORDS } from '../cpu/uops.js';
 import { BinaryenEmitter, binaryen, newBlockModule, type ModuleImports } from './binaryen.js';
-import { BlockCompiler, callsHelper, constantExits, IMPORTS, N_IMPORTS, T_FN, T_REGION, TYPES, type BlockPlace, type RegionMember } from './codegen.js';
+import { BlockCompiler, callsHelper, constantExits, IMPORTS, N_IMPORTS, regionLayout, T_FN, T_REGION, TYPES, type BlockPlace, type RegionMember } from './codegen.js';
 import { eliminateDeadFlags } from './optimize.js';
 import { assembleModule, WasmWriter } from './wasm.js';
 import { addBranchHints, type FunctionHints } from './branch-hints.js';
@@ -81,7 +81,12 @@ export class BatchCompiler {
     const regions = s.chain && s.regions ? formRegions(blocks, codes) : [];
     // per block: region k and member j as k << 16 | j, or -1
     const inRegion = new Int32Array(blocks.length).fill(-1);
-    regions.forEach((r, k) => r.forEach((i, j) => { inRegion[i] = k * 65536 + j; }));
+    // a member the region function cannot be entered at (inside one of its inner loops) is also
+    // compiled as a function of its own, which the dispatcher and chained exits enter
+    regions.forEach((r, k) => {
+      const { enterable } = regionLayout(members(r, blocks, codes, places));
+      r.forEach((i, j) => { if (enterable[j]) inRegion[i] = k * 65536 + j; });
+    });
     const r = s.backend === 'binaryen'
       ? this.binaryenModule(blocks, codes, places, regions, inRegion, s)
       : this.directModule(blocks, codes, places, regions, inRegion, s);

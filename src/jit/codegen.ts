@@ -33,6 +33,7 @@
  * tail call into a block of the same module, or the runtime's chain trampoline); indirect targets
  * go through the runtime's one-entry cache (ichain); everything else returns to the dispatcher.
  */
+import { constructEvents, layoutRegion, type RegionLayout } from './region-layout.js';
 import { CC_ADC, CC_ADD, CC_DEC, CC_INC, CC_KIND_MASK, CC_LOGIC, CC_SBB, CC_SUB } from '../cpu/flags.js';
 import {
   F_ARITH, F_CF, F_FIXED, RT_KIND_MASK, S_CC_MASK, S_CC_OP, S_CC_RES, S_CC_SRC1, S_CC_SRC2, S_EFLAGS, S_EIP,
@@ -183,6 +184,13 @@ export function constantExits(code: Int32Array): number[] {
   return out;
 }
 
+/** A region's structured layout (region-layout.ts) from its members' constant exits to each other. */
+export function regionLayout(members: { code: Int32Array; place: { eip?: number } }[]): RegionLayout {
+  const at = new Map<number, number>();
+  members.forEach((m, j) => at.set(m.place.eip!, j));
+  return layoutRegion(members.map((m) => constantExits(m.code).map((t) => at.get(t)).filter((j): j is number => j !== undefined)));
+}
+
 /** Does the block call a helper (which may change anything; such blocks neither chain nor join regions)? */
 export function callsHelper(code: Int32Array): boolean {
   for (let p = 0; p < code.length; p += UOP_WORDS) if (code[p] === U.CALL) return true;
@@ -216,10 +224,14 @@ export class BlockCompiler {
   /** The region being translated, the member being emitted, the labels of the members' code and of the loop (-1: none). */
   private members: RegionMember[] = [];
   private cur = 0;
-  private regionLabels: number[] = [];
+  /** Loop-resident function: registers in locals across iterations, in-function branches between members. */
+  private looping = false;
+  /** Region functions: the layout, and the wasm labels of each member's block (forward branches) and loop (backward). */
+  private layout: RegionLayout | null = null;
+  private blockLabel: number[] = [];
+  private loopLabel: number[] = [];
+  /** One-member loop: the loop around the whole body. */
   private topLabel = -1;
-  /** A region member that jumps to itself is its own inner loop: the label of that loop, or -1. */
-  private selfLabel = -1;
   /**
    * Access-site translation caches (loop-resident functions): first of their locals (-1: none), caches
    * handed out so far, caches in the function (≤ MAX_CACHED_SITES), access sites emitted so far.
@@ -295,7 +307,6 @@ export class BlockCompiler {
     for (const f of infos) { localsEnd = Math.max(localsEnd, f.localsEnd); sites += f.sites; }
     const params = K > 1 ? 3 : 2; // the third parameter (entry) is L_LIN, free until the first access
     this.members = members;
-    this.regionLabels = [];
     this.topLabel = -1;
     // Loop-resident state: for a region, or a block that jumps back to itself.
     const m0 = members[0];
@@ -309,6 +320,7 @@ export class BlockCompiler {
     this.regDirty.fill(0);
     this.segCached.fill(0);
     this.flat = members[0].place.flat === true;
+    this.looping = resident;
     if (resident) {
       // The registers and segment caches any member uses are loaded once, before the loop, and
       // stay in locals across iterations (registers some member writes are treated as dirty
@@ -319,16 +331,29 @@ export class BlockCompiler {
       w.i32(0); w.get(P_DONE); w.mem(Op.i32_store, 2, RT_DONE_SYNCED);
       if (K === 1) { w.i32(0); w.get(P_DONE); w.mem(Op.i32_store, 2, RT_DONE_ENTRY); } else { w.i32(0); w.set(L_HITS); }
       this.siteReset();
-      this.topLabel = w.loop();
+      if (K === 1) this.topLabel = w.loop();
     }
     const entryRegs = this.regCached.slice(), entryDirty = this.regDirty.slice(), entrySegs = this.segCached.slice();
-    if (K > 1) {
-      for (let j = K - 1; j >= 0; j--) this.regionLabels[j] = w.block();
+    // Several members: laid out in structured control flow (region-layout.ts), entered through a
+    // br_table on the entry parameter; a branch between members is a br to a loop or out of a block.
+    const layout = K > 1 ? regionLayout(members) : null;
+    const events = layout ? constructEvents(layout) : null;
+    this.layout = layout;
+    this.blockLabel.length = 0;
+    this.loopLabel.length = 0;
+    const open = (p: number): void => {
+      for (const c of events!.openAt[p]) { if (c.kind === 'loop') this.loopLabel[c.member] = w.loop(); else this.blockLabel[c.member] = w.block(); }
+    };
+    const close = (p: number): void => { for (let k = events!.closeAt[p].length; k > 0; k--) w.end(); };
+    if (layout) {
+      open(0);
+      const first = this.blockLabel[layout.order[1]];
       w.get(L_ENTRY);
-      w.brTable(this.regionLabels, this.regionLabels[0]);
+      w.brTable(members.map((_, j) => (layout.enterable[j] ? this.blockLabel[j] : first)), first);
     }
-    for (let i = 0; i < K; i++) {
-      if (K > 1) w.end(); // closes $B(i): member i's code follows
+    for (let p = 0; p < K; p++) {
+      const i = layout ? layout.order[p + 1] : 0;
+      if (layout) { close(p + 1); open(p + 1); }
       const m = members[i];
       if (K > 1) this.prepare(m); // the scratch arrays hold the last member prepared
       this.code = m.code;
@@ -341,19 +366,15 @@ export class BlockCompiler {
       this.regCached.set(entryRegs);
       this.regDirty.set(entryDirty);
       this.segCached.set(entrySegs);
-      // A member's jump to itself (an inner loop) branches to a loop around its own code: through
-      // the top of the region it would take the br_table, an indirect jump, every iteration.
-      const selfLoop = K > 1 && this.canChain && constantExits(m.code).includes(m.place.eip!);
-      this.selfLabel = selfLoop ? w.loop() : -1;
       if (m.place.profile) {
         const a = RT_CHAIN + m.place.slot * RT_CHAIN_ENTRY + 20;
         w.i32(0); w.load32(a); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, a);
       }
       this.range(0, m.code.length / UOP_WORDS);
-      if (selfLoop) w.end();
     }
-    this.selfLabel = -1;
-    if (resident) w.end();
+    if (layout) close(K + 1);
+    else if (resident) w.end();
+    this.layout = null;
     // Every path ends in an exit; the end of the body is unreachable.
     w.op(Op.unreachable);
     w.endFunction();
@@ -424,11 +445,22 @@ export class BlockCompiler {
   }
 
   /** The region member whose block starts at `eip` (exits there are branches), or -1. */
+  /** The member at `eip` if the current member can branch to it inside the function, else -1. */
   private memberAt(eip: number): number {
-    if (this.topLabel < 0) return -1;
+    if (!this.looping) return -1;
     const ms = this.members;
-    for (let j = 0; j < ms.length; j++) if (ms[j].place.eip === eip) return j;
+    for (let j = 0; j < ms.length; j++) {
+      if (ms[j].place.eip !== eip) continue;
+      return !this.layout || this.layout.direct[this.cur].has(j) ? j : -1;
+    }
     return -1;
+  }
+
+  /** The label a branch to member j takes: the loop starting at it (backward, itself) or the block ending before it (forward). */
+  private memberLabel(j: number): number {
+    const lay = this.layout;
+    if (!lay) return this.topLabel;
+    return lay.pos[j] <= lay.pos[this.cur] ? this.loopLabel[j] : this.blockLabel[j];
   }
 
   /** Local of temp t of the instruction owning micro-op i. */
@@ -759,7 +791,7 @@ export class BlockCompiler {
 
   /** Before a call that may fault or look at the instruction count: S_ICOUNT up to this member's start. */
   private syncIcount(): void {
-    if (this.topLabel < 0) return;
+    if (!this.looping) return;
     const w = this.w;
     w.i32(0);
     w.i32(0); w.mem(Op.i64_load, 2, A_ICOUNT); w.get(P_DONE); w.load32(RT_DONE_SYNCED); w.op(Op.i32_sub); w.op(Op.i64_extend_i32_u); w.op(Op.i64_add);
@@ -788,12 +820,12 @@ export class BlockCompiler {
     const w = this.w;
     w.i32(0);
     w.i32(0); w.mem(Op.i64_load, 2, A_ICOUNT);
-    if (this.topLabel >= 0) {
+    if (this.looping) {
       w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.load32(RT_DONE_SYNCED); w.op(Op.i32_sub); w.op(Op.i64_extend_i32_u);
     } else w.i64(n);
     w.op(Op.i64_add);
     w.mem(Op.i64_store, 2, A_ICOUNT);
-    if (this.topLabel >= 0) {
+    if (this.looping) {
       w.i32(0); w.load32(RT_CHAIN_HITS);
       if (this.members.length === 1) {
         // a self loop's back edges: every completed iteration retired all of the block (done moved
@@ -849,12 +881,7 @@ export class BlockCompiler {
       if (this.members.length > 1) { w.get(L_HITS); w.i32(1); w.op(Op.i32_add); w.set(L_HITS); }
       w.get(L_X); w.set(P_DONE);
       w.i32(0); w.set(L_SMC);
-      if (j > this.cur) w.br(this.regionLabels[j]);
-      else if (j === this.cur && this.selfLabel >= 0) w.br(this.selfLabel);
-      else {
-        if (this.members.length > 1) { w.i32(j); w.set(L_ENTRY); }
-        w.br(this.topLabel);
-      }
+      w.br(this.memberLabel(j));
       w.end();
     }
     this.icount(n);
@@ -908,7 +935,7 @@ export class BlockCompiler {
    * checks (ifMayBranch relies on this).
    */
   private afterSlowCall(): void {
-    if (this.topLabel < 0 && this.selfLabel < 0) return;
+    if (!this.looping) return;
     const w = this.w, pl = this.place;
     w.load32(RT_ATTN);
     w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + pl.slot * RT_CHAIN_ENTRY + 16); w.i32(pl.gen!); w.op(Op.i32_ne);

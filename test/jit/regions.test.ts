@@ -231,6 +231,45 @@ ${loops}
     expect(e.stats.chainHits).toBeGreaterThan(10_000); // the whole nest ran in the region
   });
 
+  it('a rotated inner loop (entered at its condition, as gcc lays it out) branches directly, also when entered mid-loop', async () => {
+    await yieldToEventLoop();
+    // outer: i = 300..1; inner: j counts down from i & 15 with the test at the bottom (jmp to cond)
+    const bin = assemble(`
+      mov $0x200000, %esp
+      xor %eax, %eax
+      mov $300, %esi
+    outer:
+      mov %esi, %ecx
+      and $15, %ecx
+      jmp cond
+    body:
+      add %ecx, %eax
+      rol $3, %eax
+      dec %ecx
+    cond:
+      test %ecx, %ecx
+      jnz body
+      xor %esi, %eax
+      dec %esi
+      jnz outer
+      out %eax, $0x80
+      hlt`);
+    const ref = runFlat(bin, 'interp');
+    const { m, r, regs } = runFlat(bin, 'bt');
+    expect(r.reason).toBe('halt');
+    expect(regs).toEqual(ref.regs);
+    expect(m.instructions).toBe(ref.m.instructions);
+    const st = bt(m).stats;
+    expect(st.regions).toBeGreaterThan(0);
+    expect(st.compiledRuns - st.chainHits).toBeLessThan(100); // the nest runs inside the region function
+    // tiny budgets: exits (and re-entries) at every member, the inner loop's body included
+    for (const btStep of [1, 3, 7]) {
+      const l = runLockstep((mm) => mm.loadFlat(bin, 0x100000), { bt: REGIONS, btStep, maxInstructions: 200_000 });
+      expect(l.divergence ?? '').toBe('');
+      expect(l.btResult?.reason).toBe('halt');
+    }
+  });
+
   it('lock-step: images/ guests with regions, chained (up to 500 instructions per bt step)', async () => {
     await yieldToEventLoop();
     let regions = 0;
