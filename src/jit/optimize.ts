@@ -2,8 +2,8 @@
  * Micro-op passes shared by the engines (pure rewrites of a block's micro-ops; the interpreter
  * could run their output unchanged).
  *
- * Dead-flag elimination: a LAZY (any mask) whose flags are entirely replaced by a later full-mask
- * LAZY, with no possible reader of the flags in between, is removed. Readers are every micro-op that looks at
+ * Dead-flag elimination: a LAZY (any mask) or a SETF of arithmetic flags whose flags are entirely
+ * replaced by a later full-mask LAZY, with no possible reader of the flags in between, is removed. Readers are every micro-op that looks at
  * the lazy state (COND, CF, GETF, MATF, SETF, LAZYT, a partial-mask LAZY, which keeps CF), every
  * micro-op after which the guest may observe EFLAGS — anything that can fault (LD*, ST*, CALL: the
  * exception frame holds EFLAGS) or leave the block (EXIT*, and an instruction boundary that follows
@@ -52,7 +52,13 @@ export function eliminateDeadFlags(code: Int32Array): Int32Array {
         if (!needed) { dead[i] = 1; removed++; }
         else if (isFullLazy(code, p)) needed = false;
         break;
-      case U.COND: case U.CF: case U.GETF: case U.MATF: case U.SETF: case U.LAZYT: case U.CALL:
+      case U.SETF:
+        // Setting some arithmetic flags (ROL/ROR's CF and OF) merges them into the materialized
+        // EFLAGS, so it reads the lazy record; unless a full-mask LAZY replaces all of them first.
+        if (!needed && (code[p + 3] & ~F_ARITH) === 0) { dead[i] = 1; removed++; }
+        else needed = true;
+        break;
+      case U.COND: case U.CF: case U.GETF: case U.MATF: case U.LAZYT: case U.CALL:
       case U.LD8: case U.LD16: case U.LD32: case U.ST8: case U.ST16: case U.ST32:
       case U.EXIT: case U.EXITI: case U.EXITC: case U.EXITH:
         needed = true;

@@ -8,7 +8,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runLockstep } from '../../src/jit/lockstep.js';
-import { assemble, bt, EAGER } from './util.js';
+import type { Block } from '../../src/cpu/block.js';
+import { UOP_NAMES, UOP_WORDS } from '../../src/cpu/uops.js';
+import { eliminateDeadFlags } from '../../src/jit/optimize.js';
+import { assemble, bt, btMachine, EAGER } from './util.js';
 
 const VALUES = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 0x12345678, 0xfedcba98];
 const SIZES = [['b', '%al', '%bl'], ['w', '%ax', '%bx'], ['l', '%eax', '%ebx']] as const;
@@ -82,4 +85,31 @@ describe('compiled lazy flags = interpreter, every family × size × reader plac
       expect(out.some((v) => v === 1)).toBe(true);
     });
   }
+});
+
+describe('dead-flag elimination (src/jit/optimize.ts)', () => {
+  /** The micro-ops of the first block of `src` (as the front end builds it) before and after the pass. */
+  function setfCount(src: string): { before: number; after: number } {
+    const m = btMachine({ threshold: 1e9, warmBlocks: 0 });
+    const blocks: Block[] = [];
+    const insert = m.cache.insert.bind(m.cache);
+    m.cache.insert = (b: Block): void => { blocks.push(b); insert(b); };
+    m.loadFlat(assemble(`${src}\nhlt`), 0x100000);
+    m.run(100);
+    const SETF = UOP_NAMES.indexOf('setf'); // U is a const enum (not available to the test transpiler)
+    const count = (code: Int32Array): number => { let n = 0; for (let p = 0; p < code.length; p += UOP_WORDS) if (code[p] === SETF) n++; return n; };
+    return { before: count(blocks[0].code), after: count(eliminateDeadFlags(blocks[0].code)) };
+  }
+
+  it('removes ROL/ROR flag updates that a later full flag write replaces unread (SHA-256\'s rotate-xor chains)', () => {
+    expect(setfCount('ror $6, %edx\nrol $7, %eax\nxor %edx, %eax')).toEqual({ before: 2, after: 0 });
+  });
+
+  it('keeps them when something can read them first: a condition, ADC, a possible fault, the block exit', () => {
+    expect(setfCount('ror $6, %edx\njc 1f\n1: xor %edx, %eax')).toEqual({ before: 1, after: 1 });
+    expect(setfCount('rol $3, %edx\nadc %edx, %eax')).toEqual({ before: 1, after: 1 });
+    expect(setfCount('ror $6, %edx\nmovl (%esi), %ecx\nxor %edx, %eax')).toEqual({ before: 1, after: 1 });
+    expect(setfCount('ror $6, %edx\nrol $2, %eax')).toEqual({ before: 2, after: 2 }); // the last one reaches the exit
+    expect(setfCount('ror $6, %edx\nrol $2, %eax\ninc %ecx')).toEqual({ before: 2, after: 2 }); // INC keeps CF
+  });
 });
