@@ -230,6 +230,13 @@ export class BlockCompiler {
   private layout: RegionLayout | null = null;
   private blockLabel: number[] = [];
   private loopLabel: number[] = [];
+  /**
+   * By register 0-3: the temp (+1; 0 none) last stored into its low byte (STR8), while the register
+   * was not written otherwise since. A later read of that byte (MOVZBL after a byte op) takes the
+   * temp, not the merged register, so the merge (and + or) is off that read's dependency path; V8
+   * drops it when a full write follows before anything stores the register.
+   */
+  private lowByte = new Int32Array(4);
   /** One-member loop: the loop around the whole body. */
   private topLabel = -1;
   /**
@@ -282,17 +289,12 @@ export class BlockCompiler {
    * Translate a region — blocks of one linear page, mode and CS base, none with a helper call,
    * linked by constant exits — into one function. One member: `(budget, done) -> done` (an exit
    * back to itself loops). Several: `(budget, done, entry) -> done`, entered at member `entry`
-   * (batch.ts gives each member a two-line wrapper in its own table slot). The registers and
-   * segment caches the members use are loaded once at the top and stay in locals for the whole
-   * region; an exit to another member is a branch (forward: straight to it; backward: through a
-   * br_table at the top of a loop), taken after the same checks as a chained exit (budget, device
-   * attention, the member's slot generation). Returns the i32 locals declared beyond the parameters.
-   *
-   *   loop $top
-   *     block $B(K-1) … block $B0
-   *       br_table $B0 … $B(K-1) (entry)
-   *     end  member 0 …  end  member 1 …  end  member K-1 …
-   *   end
+   * (batch.ts gives each enterable member a two-line wrapper in its own table slot). The registers
+   * and segment caches the members use are loaded once at the top and stay in locals for the whole
+   * function; members are laid out in structured control flow (region-layout.ts: a `loop` at each
+   * loop header, a `block` before each forward target, a br_table on `entry` first), so an exit to
+   * another member is a `br`, taken after the checks of ifMayBranch. Returns the i32 locals declared
+   * beyond the parameters.
    */
   generateRegion(w: Emitter, members: RegionMember[], cpl: number): number {
     this.w = w;
@@ -364,6 +366,7 @@ export class BlockCompiler {
       this.dynFlags = resident;
       this.flat = m.place.flat === true;
       this.regCached.set(entryRegs);
+      this.lowByte.fill(0);
       this.regDirty.set(entryDirty);
       this.segCached.set(entrySegs);
       if (m.place.profile) {
@@ -487,7 +490,8 @@ export class BlockCompiler {
           break;
         case U.LDR8:
           if (a >= 8) throw new Error(`codegen: LDR8 of state slot ${a} (only registers 0-7 have byte halves)`);
-          if (a < 4) { this.reg(a); w.i32(0xff); w.op(Op.i32_and); }
+          if (a < 4 && this.lowByte[a]) { w.get(this.lowByte[a] - 1); w.i32(0xff); w.op(Op.i32_and); }
+          else if (a < 4) { this.reg(a); w.i32(0xff); w.op(Op.i32_and); }
           else { this.reg(a - 4); w.i32(8); w.op(Op.i32_shr_u); w.i32(0xff); w.op(Op.i32_and); }
           w.set(this.t(i, d));
           break;
@@ -508,6 +512,7 @@ export class BlockCompiler {
           if (sh) { w.i32(sh); w.op(Op.i32_shl); }
           w.op(Op.i32_or);
           this.setReg(r);
+          if (sh === 0) this.lowByte[r] = this.t(i, b) + 1;
           break;
         }
         case U.ADD: this.bin(i, Op.i32_add); break;
@@ -588,6 +593,7 @@ export class BlockCompiler {
           w.i32(a); w.get(this.t(i, b)); w.get(this.t(i, c)); w.i32(code[p + 5]); w.call(F_HELPER);
           w.set(this.t(i, d));
           this.regCached.fill(0);
+          this.lowByte.fill(0);
           this.segCached.fill(0);
           this.known = null;
           this.flat = false;
@@ -602,6 +608,7 @@ export class BlockCompiler {
           this.flushAll(true);
           const saved = this.known;
           const regs = this.regCached.slice(), segs = this.segCached.slice();
+          this.lowByte.fill(0);
           const l = w.block();
           w.get(this.t(i, a));
           if (op === U.SKIPZ) w.op(Op.i32_eqz);
@@ -610,6 +617,7 @@ export class BlockCompiler {
           this.flushAll(true);
           w.end();
           for (let r = 0; r < 8; r++) this.regCached[r] &= regs[r];
+          this.lowByte.fill(0);
           for (let sg = 0; sg < 6; sg++) this.segCached[sg] &= segs[sg];
           if (this.known !== saved) this.known = null; // the region may or may not have run
           i += len;
@@ -728,6 +736,7 @@ export class BlockCompiler {
     this.w.set(L_REG + r);
     this.regCached[r] = 1;
     this.regDirty[r] = 1;
+    if (r < 4) this.lowByte[r] = 0;
   }
 
   /**

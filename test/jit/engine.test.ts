@@ -605,3 +605,46 @@ describe('plain string instructions (inline micro-ops)', () => {
     expect(results).toEqual([want, want]);
   });
 });
+
+describe('byte registers', () => {
+  it('a read of a low byte just written takes the written value (masked), across the writes that replace it', () => {
+    // codegen lowByte: MOVZBL after a byte op reads the byte op's result, not the merged register
+    const bin = assemble(`
+      mov $0x200000, %esp
+      mov $0x12345678, %eax
+      mov $0x9abcdef0, %ebx
+      mov $0x0f0f0f0f, %ecx
+      mov $500, %esi
+      xor %edi, %edi
+    1: xor %al, %bl
+      movzbl %bl, %edx
+      add %edx, %edi
+      addb $200, %cl
+      movzbl %cl, %edx
+      add %edx, %edi
+      movb %al, %ch
+      movzbl %cl, %edx
+      add %edx, %edi
+      addb $77, %bl
+      mov $0x4321, %bx
+      movzbl %bl, %edx
+      add %edx, %edi
+      incb %al
+      cmp $0x80, %al
+      setb %al
+      movzbl %al, %edx
+      add %edx, %edi
+      movsbl %bl, %edx
+      add %edx, %edi
+      rol $5, %eax
+      add %edi, %ebx
+      dec %esi
+      jnz 1b
+      mov %edi, %eax
+      ${EXIT}`);
+    const r = runLockstep((m) => m.loadFlat(bin, 0x100000), { bt: EAGER, btStep: 50, maxInstructions: 100_000 });
+    expect(r.divergence ?? '').toBe('');
+    expect(r.btResult?.reason).toBe('exit');
+    expect(r.bt.cpu.st[R_EDI]).toBe(r.ref.cpu.st[R_EDI]);
+  });
+});
