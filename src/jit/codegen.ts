@@ -447,7 +447,6 @@ export class BlockCompiler {
     }
   }
 
-  /** The region member whose block starts at `eip` (exits there are branches), or -1. */
   /** The member at `eip` if the current member can branch to it inside the function, else -1. */
   private memberAt(eip: number): number {
     if (!this.looping) return -1;
