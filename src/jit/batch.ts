@@ -9,6 +9,7 @@ import { BlockCompiler, callsHelper, constantExits, IMPORTS, N_IMPORTS, regionLa
 import { eliminateDeadFlags } from './optimize.js';
 import { assembleModule, WasmWriter } from './wasm.js';
 import { addBranchHints, type FunctionHints } from './branch-hints.js';
+import { constructEvents, type RegionLayout } from './region-layout.js';
 
 export type BtBackend = 'binaryen' | 'direct';
 
@@ -78,15 +79,24 @@ export class BatchCompiler {
         eip: b.eip, gen: b.gen, sibling, profile: s.profile, flat: (b.mode & MODE_FLAT) !== 0, chainingHelpers: s.chainingHelpers,
       });
     }
-    const regions = s.chain && s.regions ? formRegions(blocks, codes) : [];
+    // A region whose layout fails its own nesting checks (region-layout.ts; none known) is not
+    // formed: its blocks compile as functions of their own rather than the batch failing.
+    const layouts: RegionLayout[] = [];
+    const regions = (s.chain && s.regions ? formRegions(blocks, codes) : []).filter((r) => {
+      try {
+        const lay = regionLayout(members(r, blocks, codes, places));
+        constructEvents(lay);
+        layouts.push(lay);
+        return true;
+      } catch {
+        return false;
+      }
+    });
     // per block: region k and member j as k << 16 | j, or -1
     const inRegion = new Int32Array(blocks.length).fill(-1);
     // a member the region function cannot be entered at (inside one of its inner loops) is also
     // compiled as a function of its own, which the dispatcher and chained exits enter
-    regions.forEach((r, k) => {
-      const { enterable } = regionLayout(members(r, blocks, codes, places));
-      r.forEach((i, j) => { if (enterable[j]) inRegion[i] = k * 65536 + j; });
-    });
+    regions.forEach((r, k) => r.forEach((i, j) => { if (layouts[k].enterable[j]) inRegion[i] = k * 65536 + j; }));
     const r = s.backend === 'binaryen'
       ? this.binaryenModule(blocks, codes, places, regions, inRegion, s)
       : this.directModule(blocks, codes, places, regions, inRegion, s);
