@@ -82,27 +82,45 @@ export class BatchCompiler {
     // A region whose layout fails its own nesting checks (region-layout.ts; none known) is not
     // formed: its blocks compile as functions of their own rather than the batch failing.
     const layouts: RegionLayout[] = [];
-    const regions = (s.chain && s.regions ? formRegions(blocks, codes) : []).filter((r) => {
+    const regions: number[][] = [];
+    const formed = new Set<string>();
+    const addRegion = (r: number[]): void => {
+      const id = r.join(',');
+      if (formed.has(id)) return;
+      formed.add(id);
       try {
         const lay = regionLayout(members(r, blocks, codes, places));
         constructEvents(lay);
+        regions.push(r);
         layouts.push(lay);
-        return true;
-      } catch {
-        return false;
+      } catch { /* not formed */ }
+    };
+    if (s.chain && s.regions) for (const r of formRegions(blocks, codes)) addRegion(r);
+    // A region function can be entered only outside its inner loops. An inner loop of several blocks
+    // also gets a function of its own, laid out from its header (member 0 is the search's root), so
+    // a run that left in the middle of it (budget, device) comes back into a loop function there.
+    // Each is smaller than the one it came from (it leaves out the outer header), so this ends.
+    for (let k = 0; k < regions.length; k++) {
+      const lay = layouts[k], r = regions[k];
+      for (const c of lay.constructs) {
+        if (c.kind !== 'loop' || lay.enterable[c.member]) continue;
+        const h = r[c.member];
+        const rest = lay.order.slice(c.start, c.end).map((m) => r[m]).filter((i) => i !== h);
+        if (rest.length === 0) continue; // a one-block loop is a loop function on its own
+        addRegion([h, ...rest.sort((x, y) => (blocks[x].eip >>> 0) - (blocks[y].eip >>> 0))]);
       }
-    });
-    // per block: region k and member j as k << 16 | j, or -1
+    }
+    // per block: region k and member j as k << 16 | j, or -1 — the first region that can be entered
+    // at it; a member no region can be entered at is also compiled as a function of its own, which
+    // the dispatcher and chained exits enter
     const inRegion = new Int32Array(blocks.length).fill(-1);
-    // a member the region function cannot be entered at (inside one of its inner loops) is also
-    // compiled as a function of its own, which the dispatcher and chained exits enter
-    regions.forEach((r, k) => r.forEach((i, j) => { if (layouts[k].enterable[j]) inRegion[i] = k * 65536 + j; }));
+    regions.forEach((r, k) => r.forEach((i, j) => { if (layouts[k].enterable[j] && inRegion[i] < 0) inRegion[i] = k * 65536 + j; }));
     const r = s.backend === 'binaryen'
       ? this.binaryenModule(blocks, codes, places, regions, inRegion, s)
       : this.directModule(blocks, codes, places, regions, inRegion, s);
     const t2 = performance.now();
     return {
-      bytes: r.bytes, lazyRemoved, regions: regions.length, regionBlocks: regions.reduce((n, g) => n + g.length, 0),
+      bytes: r.bytes, lazyRemoved, regions: regions.length, regionBlocks: new Set(regions.flat()).size,
       codegenMs: r.t1 - t0, emitMs: t2 - r.t1,
     };
   }

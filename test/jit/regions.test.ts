@@ -270,6 +270,52 @@ ${loops}
     }
   });
 
+  it('an inner loop of several blocks also gets a region function of its own, entered at its header', async () => {
+    await yieldToEventLoop();
+    const bin = assemble(`
+      mov $0x200000, %esp
+      xor %eax, %eax
+      mov $200, %esi
+    outer:
+      mov $50, %ecx
+    inner:
+      test $1, %cl
+      jz even
+      add %ecx, %eax
+      jmp next
+    even:
+      rol $3, %eax
+    next:
+      dec %ecx
+      jnz inner
+      xor %esi, %eax
+      dec %esi
+      jnz outer
+      out %eax, $0x80
+      hlt`);
+    const m = btMachine({ threshold: 1e9, warmBlocks: 0, asyncCompile: false });
+    const blocks: Block[] = [];
+    const insert = m.cache.insert.bind(m.cache);
+    m.cache.insert = (b: Block): void => { blocks.push(b); insert(b); };
+    m.loadFlat(bin, 0x100000);
+    m.run(400); // the first outer pass: every block translated
+    const e = bt(m);
+    e.compileBlocks(blocks.filter((b) => b.eip !== 0x100000), true);
+    // the outer loop's function can only be entered at its header; the inner loop (test/jz, add,
+    // rol, dec/jnz; entered at two blocks from the outer one) gets its own, so a run that leaves
+    // mid-inner-loop re-enters a loop function
+    expect(e.stats.regions).toBe(3);
+    const ref = runFlat(bin, 'interp');
+    expect(m.run(1_000_000).reason).toBe('halt');
+    expect(m.getRegisters()).toEqual(ref.regs);
+    expect(m.instructions).toBe(ref.m.instructions);
+    for (const btStep of [2, 5, 11]) {
+      const l = runLockstep((mm) => mm.loadFlat(bin, 0x100000), { bt: REGIONS, btStep, maxInstructions: 300_000 });
+      expect(l.divergence ?? '').toBe('');
+      expect(l.btResult?.reason).toBe('halt');
+    }
+  });
+
   it('lock-step: images/ guests with regions, chained (up to 500 instructions per bt step)', async () => {
     await yieldToEventLoop();
     let regions = 0;
