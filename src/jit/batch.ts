@@ -116,8 +116,8 @@ export class BatchCompiler {
     const inRegion = new Int32Array(blocks.length).fill(-1);
     regions.forEach((r, k) => r.forEach((i, j) => { if (layouts[k].enterable[j] && inRegion[i] < 0) inRegion[i] = k * 65536 + j; }));
     const r = s.backend === 'binaryen'
-      ? this.binaryenModule(blocks, codes, places, regions, inRegion, s)
-      : this.directModule(blocks, codes, places, regions, inRegion, s);
+      ? this.binaryenModule(blocks, codes, places, regions, layouts, inRegion, s)
+      : this.directModule(blocks, codes, places, regions, layouts, inRegion, s);
     const t2 = performance.now();
     return {
       bytes: r.bytes, lazyRemoved, regions: regions.length, regionBlocks: new Set(regions.flat()).size,
@@ -129,7 +129,7 @@ export class BatchCompiler {
    * Blocks → Binaryen IR → validated (option) → binary. Function i is block i's (exported as 'f' + i:
    * its table slot), or, for a region member, a wrapper that enters the region function ('r' + k).
    */
-  private binaryenModule(blocks: BatchBlock[], codes: Int32Array[], places: BlockPlace[], regions: number[][], inRegion: Int32Array,
+  private binaryenModule(blocks: BatchBlock[], codes: Int32Array[], places: BlockPlace[], regions: number[][], layouts: RegionLayout[], inRegion: Int32Array,
     s: BatchSettings): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
     const B = binaryen();
     const { module, callees } = newBlockModule({ memoryPages: s.memoryPages, funcs: BLOCK_IMPORTS });
@@ -156,7 +156,7 @@ export class BatchCompiler {
       }
       for (let k = 0; k < regions.length; k++) {
         em.begin(module, callees, [B.i32, B.i32, B.i32]);
-        this.compiler.generateRegion(em, members(regions[k], blocks, codes, places), (blocks[regions[k][0]].mode >> 3) & 3);
+        this.compiler.generateRegion(em, members(regions[k], blocks, codes, places), (blocks[regions[k][0]].mode >> 3) & 3, layouts[k]);
         const { body, vars, hints: h } = em.finish(3);
         module.addFunction('r' + k, params3, B.i32, vars, body);
         hints[blocks.length + k] = h;
@@ -172,7 +172,7 @@ export class BatchCompiler {
   }
 
   /** Blocks → code-section entries written as bytes (wasm.ts) → module. Same function layout as binaryenModule. */
-  private directModule(blocks: BatchBlock[], codes: Int32Array[], places: BlockPlace[], regions: number[][], inRegion: Int32Array,
+  private directModule(blocks: BatchBlock[], codes: Int32Array[], places: BlockPlace[], regions: number[][], layouts: RegionLayout[], inRegion: Int32Array,
     s: BatchSettings): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
     const codeBuf = this.codeBuf;
     codeBuf.reset();
@@ -180,9 +180,9 @@ export class BatchCompiler {
     const exports = [];
     const branchHints: FunctionHints[] = [];
     // compileInto writes a 5-byte size, then the body: hint offsets count from the body's first byte
-    const compile = (func: number, mem: RegionMember[], cpl: number): void => {
+    const compile = (func: number, mem: RegionMember[], cpl: number, layout?: RegionLayout): void => {
       const at = codeBuf.n, h0 = codeBuf.hints.length;
-      this.compiler.compileInto(codeBuf, mem, cpl);
+      this.compiler.compileInto(codeBuf, mem, cpl, layout);
       if (codeBuf.hints.length === h0) return;
       const hints = codeBuf.hints.slice(h0);
       for (let k = 0; k < hints.length; k += 2) hints[k] -= at + 5;
@@ -202,7 +202,7 @@ export class BatchCompiler {
       exports.push({ name: 'f' + i, func: N_IMPORTS + i });
     }
     for (let k = 0; k < regions.length; k++) {
-      compile(N_IMPORTS + blocks.length + k, members(regions[k], blocks, codes, places), (blocks[regions[k][0]].mode >> 3) & 3);
+      compile(N_IMPORTS + blocks.length + k, members(regions[k], blocks, codes, places), (blocks[regions[k][0]].mode >> 3) & 3, layouts[k]);
       types.push(T_REGION);
     }
     const t1 = performance.now();

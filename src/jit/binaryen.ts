@@ -20,9 +20,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { userFlag } from './v8-flags.js';
 import { isMainThread } from 'node:worker_threads';
 import type BinaryenNS from 'binaryen';
+import { userFlag } from './v8-flags.js';
 import { I32, I64, Op, type Emitter } from './wasm.js';
 
 type Binaryen = typeof BinaryenNS;
@@ -53,8 +53,6 @@ function vendoredCopy(): string | null {
 
 /** V8's `--wasm-tiering-budget` default (V8 11-12, Node 20-22). */
 const V8_TIERING_BUDGET = 1_800_000;
-
-/** Did the user give Node this V8 flag (then it is theirs: left alone)? */
 
 /**
  * V8 flags raised only while Binaryen compiles and instantiates, on the main thread (flags are per

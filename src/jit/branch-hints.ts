@@ -18,8 +18,9 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { userFlag } from './v8-flags.js';
+import { BRANCH_HINT_SECTION, WasmWriter, writeHintSection, type FunctionHints } from './wasm.js';
 
-const SECTION_NAME = 'metadata.code.branch_hint';
+export type { FunctionHints };
 
 let enabled: boolean | undefined;
 
@@ -33,20 +34,6 @@ export function enableBranchHints(): boolean {
     if (enabled && !userFlag('wasm-branch-hinting')) setFlagsFromString('--experimental-wasm-branch-hinting');
   }
   return enabled;
-}
-
-/** Branch hints of one function: byte offsets in its body (from the first byte after its size) and directions (1 likely). */
-export interface FunctionHints { func: number; hints: number[] }
-
-/** The custom section's payload for these functions (ascending function indices, ascending offsets). */
-export function writeHintSection(out: { name(s: string): void; uleb(v: number): void; byte(v: number): void }, funcs: FunctionHints[]): void {
-  out.name(SECTION_NAME);
-  out.uleb(funcs.length);
-  for (const f of funcs) {
-    out.uleb(f.func);
-    out.uleb(f.hints.length / 2);
-    for (let k = 0; k < f.hints.length; k += 2) { out.uleb(f.hints[k]); out.uleb(1); out.byte(f.hints[k + 1]); }
-  }
 }
 
 // ---------------------------------------------------------------- reading a module
@@ -142,10 +129,10 @@ export function addBranchHints(bytes: Uint8Array<ArrayBuffer>, nImports: number,
     if (list.length) funcs.push({ func: nImports + i, hints: list });
   }
   if (!funcs.length) return bytes;
-  const body = new ByteOut();
+  const body = new WasmWriter(256);
   writeHintSection(body, funcs);
-  const sec = new ByteOut();
-  sec.byte(0); sec.uleb(body.n); sec.bytesOf(body);
+  const sec = new WasmWriter(body.n + 8);
+  sec.byte(0); sec.uleb(body.n); sec.bytes(body.buf.subarray(0, body.n));
   const out = new Uint8Array(bytes.length + sec.n);
   out.set(bytes.subarray(0, codeAt), 0);
   out.set(sec.buf.subarray(0, sec.n), codeAt);
@@ -162,7 +149,7 @@ export function readBranchHints(bytes: Uint8Array): FunctionHints[] {
       const len = r.leb();
       const name = String.fromCharCode(...bytes.subarray(r.p, r.p + len));
       r.p += len;
-      if (name === SECTION_NAME) {
+      if (name === BRANCH_HINT_SECTION) {
         for (let n = r.leb(); n > 0; n--) {
           const func = r.leb(), hints: number[] = [];
           for (let k = r.leb(); k > 0; k--) { const off = r.leb(); r.leb(); hints.push(off, r.u8()); }
@@ -186,19 +173,4 @@ export function functionBodies(bytes: Uint8Array): { start: number; size: number
     r.p = end;
   }
   return out;
-}
-
-class ByteOut {
-  buf = new Uint8Array(256);
-  n = 0;
-  byte(v: number): void {
-    if (this.n >= this.buf.length) { const b = new Uint8Array(this.buf.length * 2); b.set(this.buf); this.buf = b; }
-    this.buf[this.n++] = v;
-  }
-  uleb(v: number): void {
-    v >>>= 0;
-    do { let b = v & 0x7f; v >>>= 7; if (v) b |= 0x80; this.byte(b); } while (v);
-  }
-  name(s: string): void { this.uleb(s.length); for (let i = 0; i < s.length; i++) this.byte(s.charCodeAt(i)); }
-  bytesOf(o: ByteOut): void { for (let i = 0; i < o.n; i++) this.byte(o.buf[i]); }
 }

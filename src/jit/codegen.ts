@@ -262,14 +262,14 @@ export class BlockCompiler {
    * Append one complete code-section entry (size, local declarations, body) for the block to
    * `out` — no intermediate copies (assembleModule's encodedFuncs).
    */
-  compileInto(out: WasmWriter, members: RegionMember[], cpl: number): void {
+  compileInto(out: WasmWriter, members: RegionMember[], cpl: number, layout?: RegionLayout): void {
     const at = out.n;
     for (let k = 0; k < 5; k++) out.byte(0x80); // size, patched below (padded LEB128)
     const start = out.n;
     out.depth = 0;
     const hdr = out.n;
     out.byte(1); out.byte(0); out.byte(0); out.byte(0); out.byte(0x80); out.byte(0); out.byte(I32); // 1 group, padded count
-    const locals = this.generateRegion(out, members, cpl);
+    const locals = this.generateRegion(out, members, cpl, layout);
     this.stats.wasmBytes += out.n - start;
     // patch the local count (padded 5-byte LEB at hdr + 1) and the entry size
     for (let k = 0; k < 5; k++) out.buf[hdr + 1 + k] = ((locals >>> (7 * k)) & 0x7f) | (k < 4 ? 0x80 : 0);
@@ -293,10 +293,11 @@ export class BlockCompiler {
    * and segment caches the members use are loaded once at the top and stay in locals for the whole
    * function; members are laid out in structured control flow (region-layout.ts: a `loop` at each
    * loop header, a `block` before each forward target, a br_table on `entry` first), so an exit to
-   * another member is a `br`, taken after the checks of ifMayBranch. Returns the i32 locals declared
-   * beyond the parameters.
+   * another member is a `br`, taken after the checks of ifMayBranch. `layout`: the members' layout if
+   * the caller has it (batch.ts), else computed here. Returns the i32 locals declared beyond the
+   * parameters.
    */
-  generateRegion(w: Emitter, members: RegionMember[], cpl: number): number {
+  generateRegion(w: Emitter, members: RegionMember[], cpl: number, given?: RegionLayout): number {
     this.w = w;
     const user = cpl === 3;
     this.rmask = user ? TLB_READ_USER : TLB_READ_SUP;
@@ -338,7 +339,7 @@ export class BlockCompiler {
     const entryRegs = this.regCached.slice(), entryDirty = this.regDirty.slice(), entrySegs = this.segCached.slice();
     // Several members: laid out in structured control flow (region-layout.ts), entered through a
     // br_table on the entry parameter; a branch between members is a br to a loop or out of a block.
-    const layout = K > 1 ? regionLayout(members) : null;
+    const layout = K > 1 ? (given ?? regionLayout(members)) : null;
     const events = layout ? constructEvents(layout) : null;
     this.layout = layout;
     this.blockLabel.length = 0;

@@ -9,8 +9,6 @@
  * Encoding reference: WebAssembly Core Specification 2.0, §5 (binary format).
  */
 
-import { writeHintSection, type FunctionHints } from './branch-hints.js';
-
 export const I32 = 0x7f, I64 = 0x7e, VOID = 0x40;
 
 /** Opcodes used by the translator (spec §5.4). */
@@ -207,6 +205,23 @@ export interface ModuleSpec {
   exports: { name: string; func: number }[];
   /** Active element segments: put function `func` into slot `slot` of the imported table at instantiation. */
   elems?: { slot: number; func: number }[];
+}
+
+/** Custom section of the branch-hinting proposal (see branch-hints.ts). */
+export const BRANCH_HINT_SECTION = 'metadata.code.branch_hint';
+
+/** Branch hints of one function: byte offsets in its body (from the first byte after its size) and directions (1 likely), in pairs. */
+export interface FunctionHints { func: number; hints: number[] }
+
+/** The branch-hint section's payload for these functions (ascending function indices, ascending offsets). */
+export function writeHintSection(out: WasmWriter, funcs: FunctionHints[]): void {
+  out.name(BRANCH_HINT_SECTION);
+  out.uleb(funcs.length);
+  for (const f of funcs) {
+    out.uleb(f.func);
+    out.uleb(f.hints.length / 2);
+    for (let k = 0; k < f.hints.length; k += 2) { out.uleb(f.hints[k]); out.uleb(1); out.byte(f.hints[k + 1]); }
+  }
 }
 
 function section(out: WasmWriter, id: number, content: WasmWriter): void {

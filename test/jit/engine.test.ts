@@ -11,10 +11,27 @@ import { stopCompileService } from '../../src/jit/compile-service.js';
 import type { Block } from '../../src/cpu/block.js';
 import { createMachine, type Machine } from '../../src/index.js';
 import { generate } from './randgen.js';
-import { assemble, bt, btMachine, EAGER, SECOND } from './util.js';
+import { assemble, bt, btMachine, EAGER, recordBlocks, SECOND } from './util.js';
 
 /** Exit through isa-debug-exit, keeping EAX in EDI. */
 const EXIT = 'movl %eax, %edi\nmovb $0, %al\noutb %al, $0xf4\n9: hlt\njmp 9b';
+
+/**
+ * Run flat code in lock-step with the interpreter (everything compiled), then on a plain bt machine;
+ * both must exit with the interpreter's EDI. Returns that machine and its blocks entered through the
+ * dispatcher (not chained, not branched to inside a function).
+ */
+function lockstepThenRun(bin: Uint8Array, maxInstructions: number): { m: Machine; dispatched: number } {
+  const r = runLockstep((m) => m.loadFlat(bin, 0x100000), { bt: EAGER, btStep: 100, maxInstructions });
+  expect(r.divergence ?? '').toBe('');
+  expect(r.btResult?.reason).toBe('exit');
+  const m = btMachine(EAGER);
+  m.loadFlat(bin, 0x100000);
+  expect(m.run(1_000_000).reason).toBe('exit');
+  expect(m.cpu.st[R_EDI]).toBe(r.ref.cpu.st[R_EDI]);
+  const st = bt(m).stats;
+  return { m, dispatched: st.compiledRuns - st.chainHits };
+}
 
 describe('self-modifying code', () => {
   it('a store into a later instruction of the same compiled block takes effect at once', () => {
@@ -398,16 +415,8 @@ describe('device attention inside compiled loops', () => {
       mov %esi, %eax
       ${EXIT}`;
     const run = (addr: string) => {
-      const bin = assemble(loop(addr));
-      const r = runLockstep((m) => m.loadFlat(bin, 0x100000), { bt: EAGER, btStep: 100, maxInstructions: 100_000 });
-      expect(r.divergence ?? '').toBe('');
-      expect(r.btResult?.reason).toBe('exit');
-      const m = btMachine(EAGER);
-      m.loadFlat(bin, 0x100000);
-      expect(m.run(1_000_000).reason).toBe('exit');
-      expect(m.cpu.st[R_EDI]).toBe(r.ref.cpu.st[R_EDI]);
-      const st = bt(m).stats;
-      return { dispatched: st.compiledRuns - st.chainHits, edi: m.cpu.st[R_EDI] };
+      const { m, dispatched } = lockstepThenRun(assemble(loop(addr)), 100_000);
+      return { dispatched, edi: m.cpu.st[R_EDI] };
     };
     const mmio = run('0xf0000000'); // no RAM there: the machine's open-bus MMIO, a device access
     expect(mmio.edi).toBe(-2000 | 0); // open bus reads all ones
@@ -463,16 +472,8 @@ describe('chaining after helper calls', () => {
       mov 0x190000, %eax
       ${EXIT}`;
     const run = (src: string) => {
-      const bin = assemble(src);
-      const r = runLockstep((m) => m.loadFlat(bin, 0x100000), { bt: EAGER, btStep: 100, maxInstructions: 200_000 });
-      expect(r.divergence ?? '').toBe('');
-      expect(r.btResult?.reason).toBe('exit');
-      const m = btMachine(EAGER);
-      m.loadFlat(bin, 0x100000);
-      expect(m.run(1_000_000).reason).toBe('exit');
-      expect(m.cpu.st[R_EDI]).toBe(r.ref.cpu.st[R_EDI]);
-      const st = bt(m).stats;
-      return { dispatched: st.compiledRuns - st.chainHits, helpers: bt(m).helperCallsByName() };
+      const { m, dispatched } = lockstepThenRun(assemble(src), 200_000);
+      return { dispatched, helpers: bt(m).helperCallsByName() };
     };
     const movs = run(loop(''));
     expect(movs.helpers.get('string')).toBe(3000);
@@ -503,10 +504,7 @@ describe('statistics', () => {
 function workerMachine(): { m: Machine; blocks: Block[] } {
   const m = btMachine({ threshold: 1e9, warmBlocks: 0, workerAfterMs: 0 });
   bt(m).awaitWorker();
-  const blocks: Block[] = [];
-  const insert = m.cache.insert.bind(m.cache);
-  m.cache.insert = (b: Block): void => { blocks.push(b); insert(b); };
-  return { m, blocks };
+  return { m, blocks: recordBlocks(m) };
 }
 
 describe('background compilation (compile worker)', () => {

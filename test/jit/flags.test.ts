@@ -8,10 +8,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runLockstep } from '../../src/jit/lockstep.js';
-import type { Block } from '../../src/cpu/block.js';
 import { UOP_NAMES, UOP_WORDS } from '../../src/cpu/uops.js';
 import { eliminateDeadFlags } from '../../src/jit/optimize.js';
-import { assemble, bt, btMachine, EAGER } from './util.js';
+import { assemble, bt, btMachine, EAGER, recordBlocks } from './util.js';
 
 const VALUES = [0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000, 0xffffffff, 0x12345678, 0xfedcba98];
 const SIZES = [['b', '%al', '%bl'], ['w', '%ax', '%bx'], ['l', '%eax', '%ebx']] as const;
@@ -91,9 +90,7 @@ describe('dead-flag elimination (src/jit/optimize.ts)', () => {
   /** The micro-ops of the first block of `src` (as the front end builds it) before and after the pass. */
   function setfCount(src: string): { before: number; after: number } {
     const m = btMachine({ threshold: 1e9, warmBlocks: 0 });
-    const blocks: Block[] = [];
-    const insert = m.cache.insert.bind(m.cache);
-    m.cache.insert = (b: Block): void => { blocks.push(b); insert(b); };
+    const blocks = recordBlocks(m);
     m.loadFlat(assemble(`${src}\nhlt`), 0x100000);
     m.run(100);
     const SETF = UOP_NAMES.indexOf('setf'); // U is a const enum (not available to the test transpiler)

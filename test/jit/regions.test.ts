@@ -10,13 +10,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { Block } from '../../src/cpu/block.js';
 import { createMachine } from '../../src/index.js';
 import { stronglyConnected } from '../../src/jit/batch.js';
 import { runLockstep } from '../../src/jit/lockstep.js';
 import { parseSuite } from '../../bench/lib/suite.js';
 import { generate } from './randgen.js';
-import { assemble, bt, btMachine, guestElf, guestNames, ROOT } from './util.js';
+import { assemble, bt, btMachine, guestElf, guestNames, recordBlocks, ROOT } from './util.js';
 
 /**
  * Let the worker's event loop turn between tests: a test file whose tests are all synchronous would
@@ -70,14 +69,21 @@ inner:
 `;
 const NESTED_START = 0, NESTED_OUTER = 12, NESTED_INNER = 17, NESTED_AFTER = 25;
 
-/** A bt machine on NESTED that compiles only when told to, and the blocks its front end builds. */
-function nestedLoopMachine(opts: Record<string, unknown> = {}) {
+/** A bt machine on flat code (NESTED by default) that compiles only when told to, and the blocks its front end builds. */
+function nestedLoopMachine(opts: Record<string, unknown> = {}, bin = assemble(NESTED)) {
   const m = btMachine({ threshold: 1e9, warmBlocks: 0, asyncCompile: false, ...opts });
-  const blocks: Block[] = [];
-  const insert = m.cache.insert.bind(m.cache);
-  m.cache.insert = (b: Block): void => { blocks.push(b); insert(b); };
-  m.loadFlat(assemble(NESTED), 0x100000);
+  const blocks = recordBlocks(m);
+  m.loadFlat(bin, 0x100000);
   return { m, blocks };
+}
+
+/** Lock-step with regions at tiny bt steps: exits (and re-entries) at every member; the run halts. */
+function lockstepTinySteps(bin: Uint8Array, steps: number[], maxInstructions: number): void {
+  for (const btStep of steps) {
+    const l = runLockstep((mm) => mm.loadFlat(bin, 0x100000), { bt: REGIONS, btStep, maxInstructions });
+    expect(l.divergence ?? '').toBe('');
+    expect(l.btResult?.reason).toBe('halt');
+  }
 }
 
 function nestedLoopReference() {
@@ -262,12 +268,7 @@ ${loops}
     const st = bt(m).stats;
     expect(st.regions).toBeGreaterThan(0);
     expect(st.compiledRuns - st.chainHits).toBeLessThan(100); // the nest runs inside the region function
-    // tiny budgets: exits (and re-entries) at every member, the inner loop's body included
-    for (const btStep of [1, 3, 7]) {
-      const l = runLockstep((mm) => mm.loadFlat(bin, 0x100000), { bt: REGIONS, btStep, maxInstructions: 200_000 });
-      expect(l.divergence ?? '').toBe('');
-      expect(l.btResult?.reason).toBe('halt');
-    }
+    lockstepTinySteps(bin, [1, 3, 7], 200_000); // the inner loop's body included
   });
 
   it('an inner loop of several blocks also gets a region function of its own, entered at its header', async () => {
@@ -293,11 +294,7 @@ ${loops}
       jnz outer
       out %eax, $0x80
       hlt`);
-    const m = btMachine({ threshold: 1e9, warmBlocks: 0, asyncCompile: false });
-    const blocks: Block[] = [];
-    const insert = m.cache.insert.bind(m.cache);
-    m.cache.insert = (b: Block): void => { blocks.push(b); insert(b); };
-    m.loadFlat(bin, 0x100000);
+    const { m, blocks } = nestedLoopMachine({}, bin);
     m.run(400); // the first outer pass: every block translated
     const e = bt(m);
     e.compileBlocks(blocks.filter((b) => b.eip !== 0x100000), true);
@@ -309,11 +306,7 @@ ${loops}
     expect(m.run(1_000_000).reason).toBe('halt');
     expect(m.getRegisters()).toEqual(ref.regs);
     expect(m.instructions).toBe(ref.m.instructions);
-    for (const btStep of [2, 5, 11]) {
-      const l = runLockstep((mm) => mm.loadFlat(bin, 0x100000), { bt: REGIONS, btStep, maxInstructions: 300_000 });
-      expect(l.divergence ?? '').toBe('');
-      expect(l.btResult?.reason).toBe('halt');
-    }
+    lockstepTinySteps(bin, [2, 5, 11], 300_000);
   });
 
   it('lock-step: images/ guests with regions, chained (up to 500 instructions per bt step)', async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createMachine, type Machine } from '../../src/index.js';
+import type { Block } from '../../src/cpu/block.js';
 import type { BinaryTranslator, BtOptions } from '../../src/jit/engine.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -54,3 +55,11 @@ export const bt = (m: Machine): BinaryTranslator => m.engine as unknown as Binar
 export const EAGER: Partial<BtOptions> = { threshold: 0, batchWait: 0 };
 /** Every block is interpreted once, then compiled (mixed execution). */
 export const SECOND: Partial<BtOptions> = { threshold: 1, batchWait: 0 };
+
+/** The blocks the front end builds for machine `m` from now on, in order (a hook on its code cache). */
+export function recordBlocks(m: Machine): Block[] {
+  const blocks: Block[] = [];
+  const insert = m.cache.insert.bind(m.cache);
+  m.cache.insert = (b: Block): void => { blocks.push(b); insert(b); };
+  return blocks;
+}
