@@ -143,11 +143,14 @@ export const RT_HASH_ENTRY = 32;
 /**
  * Direct chaining, one RT_CHAIN_ENTRY per function-table slot: two exit cells (successor slot, that
  * slot's generation when linked) at +0 and +8, and the slot's own generation at +16 (bumped when
- * the slot is freed, which unlinks every cell pointing to it).
+ * the slot is freed, which unlinks every cell pointing to it); +20 the block's entry count
+ * (profiling); +24 (RT_CHAIN_REGION) the region word of the region functions whose first member
+ * has this slot: the slot's generation while all their members are live, -1 once one was dropped.
  */
 export const RT_CHAIN = RT_HASH + RT_HASH_SIZE * RT_HASH_ENTRY;
 export const RT_CHAIN_SLOTS = 1 << 16;
 export const RT_CHAIN_ENTRY = 32;
+export const RT_CHAIN_REGION = 24;
 /** Indirect-exit caches, one per function-table slot: successor slot, its generation, target EIP, target host address. */
 export const RT_ICACHE = RT_CHAIN + RT_CHAIN_SLOTS * RT_CHAIN_ENTRY;
 export const RT_ICACHE_ENTRY = 16;

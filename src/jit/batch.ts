@@ -45,6 +45,11 @@ export interface BatchResult {
   /** Region functions built, and the blocks in them (formRegions). */
   regions: number;
   regionBlocks: number;
+  /**
+   * Each region function's members (batch indices); the first one's slot holds the region word
+   * (layout.ts RT_CHAIN_REGION) the function checks, which the engine clears when a member is dropped.
+   */
+  regionSets: number[][];
   /** ms: micro-ops → IR/bytes, then module emission (Binaryen validate + emitBinary, or assembly). */
   codegenMs: number;
   emitMs: number;
@@ -120,7 +125,7 @@ export class BatchCompiler {
       : this.directModule(blocks, codes, places, regions, layouts, inRegion, s);
     const t2 = performance.now();
     return {
-      bytes: r.bytes, lazyRemoved, regions: regions.length, regionBlocks: new Set(regions.flat()).size,
+      bytes: r.bytes, lazyRemoved, regions: regions.length, regionBlocks: new Set(regions.flat()).size, regionSets: regions,
       codegenMs: r.t1 - t0, emitMs: t2 - r.t1,
     };
   }

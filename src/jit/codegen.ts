@@ -37,7 +37,7 @@ import { constructEvents, layoutRegion, type RegionLayout } from './region-layou
 import { CC_ADC, CC_ADD, CC_DEC, CC_INC, CC_KIND_MASK, CC_LOGIC, CC_SBB, CC_SUB } from '../cpu/flags.js';
 import {
   F_ARITH, F_CF, F_FIXED, RT_KIND_MASK, S_CC_MASK, S_CC_OP, S_CC_RES, S_CC_SRC1, S_CC_SRC2, S_EFLAGS, S_EIP,
-  S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_ATTN, RT_CUR_FN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_DONE_ENTRY, RT_DONE_SYNCED, RT_ICACHE, RT_ICACHE_ENTRY, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
+  S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_ATTN, RT_CUR_FN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_REGION, RT_DONE_ENTRY, RT_DONE_SYNCED, RT_ICACHE, RT_ICACHE_ENTRY, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
   TLB_WRITE_SUP, TLB_WRITE_USER, TLB_CODE_WRITE_SUP, TLB_CODE_WRITE_USER, RT_LINES, RAM_BASE, SEG_DS, segSlot,
 } from '../cpu/layout.js';
 import { U, UOP_WORDS } from '../cpu/uops.js';
@@ -158,19 +158,19 @@ const L_SEG = L_REG + 8;
 /**
  * Loop-resident functions (regions, self loops): a lazy-flag record handed from one member to the
  * next stays in these locals (L_FOP = 0: none pending); L_HITS counts member-to-member transitions
- * of a region (for --stats; a self loop's are computed from `done`, layout.ts RT_DONE_ENTRY).
+ * of a region when profiling (countBranches; a self loop's are computed from `done`, layout.ts RT_DONE_ENTRY).
  */
 const L_FOP = L_SEG + 18, L_FRES = L_FOP + 1, L_FS1 = L_FOP + 2, L_FS2 = L_FOP + 3;
 const L_HITS = L_FOP + 4;
 const N_SCRATCH = L_FOP + 5;
 
 /**
- * Memory access sites per loop-resident function that get a translation cache (the first ones in
- * EIP order). Measured: all sites vs 6 vs none, crc32 479/487/606 ms, sieve 967/947/1098,
- * mix-long 1090/995/1015; more locals live across the loop cost V8 spills (the Linux boot was ≈ 5%
- * slower with every site cached).
+ * Memory access sites per loop-resident function that get a translation cache (those in the most
+ * deeply nested loops first: assignSites). Every cache is two more locals V8 carries around the
+ * loop; once regions stopped carrying slot checks and a branch counter, 3 beat 6 (mix-long −7%,
+ * sha256 −9%, qsort −3% in steady state; 2 about the same, 1 loses mix-long's crc32 and sieve sites).
  */
-const MAX_CACHED_SITES = 6;
+const MAX_CACHED_SITES = 3;
 
 const NO_PLACE: BlockPlace = { slot: 0, linPage: -1, csBase: 0, chain: false };
 
@@ -226,6 +226,11 @@ export class BlockCompiler {
   private cur = 0;
   /** Loop-resident function: registers in locals across iterations, in-function branches between members. */
   private looping = false;
+  /**
+   * Count branches between region members as chain hits (L_HITS): only when profiling — the counter
+   * is one more value V8 carries around every loop (mix-long ≈ 4% slower with it).
+   */
+  private countBranches = false;
   /** Region functions: the layout, and the wasm labels of each member's block (forward branches) and loop (backward). */
   private layout: RegionLayout | null = null;
   private blockLabel: number[] = [];
@@ -241,12 +246,13 @@ export class BlockCompiler {
   private topLabel = -1;
   /**
    * Access-site translation caches (loop-resident functions): first of their locals (-1: none), caches
-   * handed out so far, caches in the function (≤ MAX_CACHED_SITES), access sites emitted so far.
+   * in the function (≤ MAX_CACHED_SITES), access sites emitted so far.
    */
   private siteBase = -1;
-  private siteNext = 0;
   private siteCount = 0;
   private siteSeen = 0;
+  /** By access site in emission order: its cache, or -1 (assignSites). */
+  private siteOf = new Int8Array(64);
   readonly stats: CodegenStats = { functions: 0, wasmBytes: 0, inlineCondStatic: 0, inlineCondDynamic: 0 };
 
   /** Translate micro-ops `code` (of a block with `nInsn` instructions, translated for CPL `cpl`). */
@@ -314,16 +320,18 @@ export class BlockCompiler {
     // Loop-resident state: for a region, or a block that jumps back to itself.
     const m0 = members[0];
     const resident = K > 1 || (infos[0].canChain && !infos[0].hasCall && m0.place.eip !== undefined && constantExits(m0.code).includes(m0.place.eip));
-    this.siteNext = 0;
+    const layout = K > 1 ? (given ?? regionLayout(members)) : null;
     this.siteSeen = 0;
     this.siteCount = resident ? Math.min(sites, MAX_CACHED_SITES) : 0;
     this.siteBase = this.siteCount > 0 ? localsEnd : -1;
+    if (this.siteCount > 0) this.assignSites(infos, layout);
     w.locals(localsEnd + 2 * this.siteCount - params);
     this.regCached.fill(0);
     this.regDirty.fill(0);
     this.segCached.fill(0);
     this.flat = members[0].place.flat === true;
     this.looping = resident;
+    this.countBranches = K > 1 && m0.place.profile === true;
     if (resident) {
       // The registers and segment caches any member uses are loaded once, before the loop, and
       // stay in locals across iterations (registers some member writes are treated as dirty
@@ -332,14 +340,18 @@ export class BlockCompiler {
       for (const m of members) this.loadResident(m.code);
       w.i32(0); w.set(L_FOP);
       w.i32(0); w.get(P_DONE); w.mem(Op.i32_store, 2, RT_DONE_SYNCED);
-      if (K === 1) { w.i32(0); w.get(P_DONE); w.mem(Op.i32_store, 2, RT_DONE_ENTRY); } else { w.i32(0); w.set(L_HITS); }
+      if (K === 1) { w.i32(0); w.get(P_DONE); w.mem(Op.i32_store, 2, RT_DONE_ENTRY); } else if (this.countBranches) { w.i32(0); w.set(L_HITS); }
+      if (K > 1) {
+        // Members branch to each other without checking their slots: a region whose member was
+        // dropped since it was compiled runs only the entered member (its branches fail the budget).
+        this.regionValid(); w.op(Op.i32_eqz); w.if_(); w.i32(0); w.set(P_BUDGET); w.end();
+      }
       this.siteReset();
       if (K === 1) this.topLabel = w.loop();
     }
     const entryRegs = this.regCached.slice(), entryDirty = this.regDirty.slice(), entrySegs = this.segCached.slice();
     // Several members: laid out in structured control flow (region-layout.ts), entered through a
     // br_table on the entry parameter; a branch between members is a br to a loop or out of a block.
-    const layout = K > 1 ? (given ?? regionLayout(members)) : null;
     const events = layout ? constructEvents(layout) : null;
     this.layout = layout;
     this.blockLabel.length = 0;
@@ -418,7 +430,8 @@ export class BlockCompiler {
       if (tf & 2) maxTemp = Math.max(maxTemp, code[p + 2]);
       if (tf & 4) maxTemp = Math.max(maxTemp, code[p + 3]);
       if (tf & 8) maxTemp = Math.max(maxTemp, code[p + 4]);
-      if (op === U.ST8 || op === U.ST16 || op === U.ST32 || op === U.CALL) this.mayHitCode[insn] = 1;
+      // (a store that ends its instruction leaves the block itself: store())
+      if (op === U.CALL || ((op === U.ST8 || op === U.ST16 || op === U.ST32) && !(i + 1 < n && code[p + UOP_WORDS] === U.INSN))) this.mayHitCode[insn] = 1;
       if (op === U.CALL) { hasCall = true; if (m.place.chainingHelpers?.[code[p + 1]] !== 1) boundaryCall = true; }
       if (op === U.LD8 || op === U.LD16 || op === U.LD32 || op === U.ST8 || op === U.ST16 || op === U.ST32) sites++;
     }
@@ -426,6 +439,25 @@ export class BlockCompiler {
     // anything those checks look at except through a device (RT_ATTN), which the exit tests.
     // (helpers that change none of it — REP MOVS, DIV, x87... — do not stop chaining)
     return { localsEnd: next + maxTemp + 1, canChain: m.place.chain && !boundaryCall, hasCall, sites };
+  }
+
+  /**
+   * Which access sites (numbered in emission order) get the translation caches: those in the most
+   * deeply nested loops first (a region's inner loop runs most), then in emission order.
+   */
+  private assignSites(infos: { sites: number }[], layout: RegionLayout | null): void {
+    const depth: number[] = [];
+    const K = infos.length;
+    for (let p = 1; p <= K; p++) {
+      const i = layout ? layout.order[p] : 0;
+      let d = 0;
+      if (layout) for (const c of layout.constructs) if (c.kind === 'loop' && c.start <= p && p < c.end) d++;
+      for (let q = 0; q < infos[i].sites; q++) depth.push(d);
+    }
+    const order = depth.map((_, n) => n).sort((a, b) => depth[b] - depth[a] || a - b);
+    if (this.siteOf.length < depth.length) this.siteOf = new Int8Array(depth.length * 2);
+    this.siteOf.fill(-1, 0, depth.length);
+    for (let k = 0; k < this.siteCount; k++) this.siteOf[order[k]] = k;
   }
 
   /** Load the registers and segment caches `code` uses into their locals (loop-resident state). */
@@ -557,9 +589,9 @@ export class BlockCompiler {
         case U.LD8: this.load(this.t(i, d), this.t(i, a), b, 1); break;
         case U.LD16: this.load(this.t(i, d), this.t(i, a), b, 2); break;
         case U.LD32: this.load(this.t(i, d), this.t(i, a), b, 4); break;
-        case U.ST8: this.store(this.t(i, a), this.t(i, b), c, 1); break;
-        case U.ST16: this.store(this.t(i, a), this.t(i, b), c, 2); break;
-        case U.ST32: this.store(this.t(i, a), this.t(i, b), c, 4); break;
+        case U.ST8: this.store(this.t(i, a), this.t(i, b), c, 1, this.nextInsn(i)); break;
+        case U.ST16: this.store(this.t(i, a), this.t(i, b), c, 2, this.nextInsn(i)); break;
+        case U.ST32: this.store(this.t(i, a), this.t(i, b), c, 4, this.nextInsn(i)); break;
         case U.LAZY: this.lazy(d, this.t(i, a), this.t(i, b), this.t(i, c)); break;
         case U.LAZYT: this.lazyT(this.t(i, d), this.t(i, a), this.t(i, b), this.t(i, c)); break;
         case U.MATF:
@@ -834,7 +866,7 @@ export class BlockCompiler {
     } else w.i64(n);
     w.op(Op.i64_add);
     w.mem(Op.i64_store, 2, A_ICOUNT);
-    if (this.looping) {
+    if (this.looping && (this.members.length === 1 || this.countBranches)) {
       w.i32(0); w.load32(RT_CHAIN_HITS);
       if (this.members.length === 1) {
         // a self loop's back edges: every completed iteration retired all of the block (done moved
@@ -884,10 +916,9 @@ export class BlockCompiler {
     if (j >= 0) {
       // Into a member of this region: registers stay in their locals, an unstored flag record is
       // handed over in locals. Same checks as a chained exit.
-      const to = this.members[j].place;
-      this.ifMayBranch(n, j === this.cur ? -1 : to.slot, to.gen!);
+      this.ifMayBranch(n);
       this.handOverFlags();
-      if (this.members.length > 1) { w.get(L_HITS); w.i32(1); w.op(Op.i32_add); w.set(L_HITS); }
+      if (this.countBranches) { w.get(L_HITS); w.i32(1); w.op(Op.i32_add); w.set(L_HITS); }
       w.get(L_X); w.set(P_DONE);
       w.i32(0); w.set(L_SMC);
       w.br(this.memberLabel(j));
@@ -924,30 +955,38 @@ export class BlockCompiler {
 
   /**
    * Open an `if` taken when a branch to a member of this function may be taken: done' = done + n
-   * (left in L_X) is within the budget and, unless `slot` is -1 (a branch to the member itself,
-   * which is running), the target member's slot still has generation `gen`. Device attention and
-   * the running member's own generation can only change in a call into JavaScript; the slow paths
-   * check both after their call (afterSlowCall), so the back edge of a loop is one compare.
+   * (left in L_X) is within the budget. Nothing else: device attention, and whether some member's
+   * block was dropped, can only change in a call into JavaScript, and the slow paths check both after
+   * their call (afterSlowCall); a region entered after a member was dropped starts with budget 0.
    */
-  private ifMayBranch(n: number, slot: number, gen: number): void {
+  private ifMayBranch(n: number): void {
     const w = this.w;
     w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.tee(L_X);
     w.get(P_BUDGET); w.op(Op.i32_lt_s);
-    if (slot >= 0) { w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + slot * RT_CHAIN_ENTRY + 16); w.i32(gen); w.op(Op.i32_eq); w.op(Op.i32_and); }
     w.hint(true); w.if_();
   }
 
   /**
+   * Push 1 if no member of this region function was dropped since it was compiled: the region word
+   * of its first member's slot (layout.ts RT_CHAIN, +24) still holds that slot's generation at the
+   * time (the engine sets the word to -1 when any member's block is dropped, engine.ts regionDropped).
+   */
+  private regionValid(): void {
+    const w = this.w, a = this.members[0].place;
+    w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + a.slot * RT_CHAIN_ENTRY + RT_CHAIN_REGION); w.i32(a.gen!); w.op(Op.i32_eq);
+  }
+
+  /**
    * After a slow path's call into JavaScript in a function with in-function branches: if it touched
-   * a device (RT_ATTN) or dropped the running member's block, end the function's budget, so no
-   * further branch inside the function is taken and the next exit leaves through the dispatcher's
-   * checks (ifMayBranch relies on this).
+   * a device (RT_ATTN) or dropped the running block (a region: any member's block), end the
+   * function's budget, so no further branch inside the function is taken and the next exit leaves
+   * through the dispatcher's checks (ifMayBranch relies on this).
    */
   private afterSlowCall(): void {
     if (!this.looping) return;
     const w = this.w, pl = this.place;
     w.load32(RT_ATTN);
-    w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + pl.slot * RT_CHAIN_ENTRY + 16); w.i32(pl.gen!); w.op(Op.i32_ne);
+    if (this.members.length > 1) { this.regionValid(); w.op(Op.i32_eqz); } else { w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + pl.slot * RT_CHAIN_ENTRY + 16); w.i32(pl.gen!); w.op(Op.i32_ne); }
     w.op(Op.i32_or);
     w.if_(); w.i32(0); w.set(P_BUDGET); w.end();
   }
@@ -1014,9 +1053,9 @@ export class BlockCompiler {
    */
   private siteHit(size: number, access: () => void): number {
     if (this.siteBase < 0) return -1;
-    this.siteSeen++;
-    if (this.siteNext >= this.siteCount) return -1;
-    const w = this.w, k = this.siteNext++, tag = this.siteBase + 2 * k;
+    const k = this.siteOf[this.siteSeen++];
+    if (k < 0) return -1;
+    const w = this.w, tag = this.siteBase + 2 * k;
     const miss = w.block();
     // one compare: same page and naturally aligned (so not crossing a page); anything else takes the TLB path
     w.get(L_LIN); w.i32(~0xfff | (size - 1)); w.op(Op.i32_and); w.get(tag); w.op(Op.i32_ne); w.hint(false); w.brIf(miss);
@@ -1077,7 +1116,21 @@ export class BlockCompiler {
     w.set(d);
   }
 
-  private store(off: number, v: number, seg: number, size: number): void {
+  /**
+   * Micro-op i's successor when it starts the next instruction: its uop index (the INSN carries
+   * that instruction's EIP and index), else -1.
+   */
+  private nextInsn(i: number): number {
+    const q = (i + 1) * UOP_WORDS;
+    return q < this.code.length && this.code[q] === U.INSN ? i + 1 : -1;
+  }
+
+  /**
+   * Store `v` at `seg:off`. `next` (nextInsn): the store is its instruction's last micro-op, so a
+   * slow store that overwrote translated code ends the block right there, in the slow path, instead
+   * of through L_SMC at the next boundary (a check and a local on the fast path).
+   */
+  private store(off: number, v: number, seg: number, size: number, next: number): void {
     const w = this.w;
     if (this.segChecked(seg)) this.seg(seg);
     const done = w.block();
@@ -1128,7 +1181,15 @@ export class BlockCompiler {
     w.i32(seg | size << 4 | this.place.slot << 8); w.get(off); w.get(v); w.i32(this.curEip); w.call(F_WRITE);
     this.siteReset();
     this.afterSlowCall();
-    this.noteSmc();
+    if (next >= 0) {
+      // registers and flags are in memory already (flushAll above) and the instruction is complete
+      const q = next * UOP_WORDS;
+      w.load32(A_SMC_HIT); w.hint(false); w.if_();
+      w.i32(0); w.i32(0); w.mem(Op.i32_store, 2, A_SMC_HIT);
+      w.i32(0); w.i32(this.code[q + 2]); w.mem(Op.i32_store, 2, A_EIP);
+      this.retire(this.code[q + 3]);
+      w.end();
+    } else this.noteSmc();
     w.end();
   }
 

@@ -12,7 +12,7 @@ import type { BatchBlock, BatchSettings } from './batch.js';
 export interface CompileJob { id: number; blocks: BatchBlock[]; settings: BatchSettings; wantBytes: boolean }
 
 export type CompileReply =
-  | { id: number; module: WebAssembly.Module; bytes?: Uint8Array<ArrayBuffer>; size: number; lazyRemoved: number; regions: number; regionBlocks: number; codegenMs: number; emitMs: number; wasmCompileMs: number; error?: undefined }
+  | { id: number; module: WebAssembly.Module; bytes?: Uint8Array<ArrayBuffer>; size: number; lazyRemoved: number; regions: number; regionBlocks: number; regionSets: number[][]; codegenMs: number; emitMs: number; wasmCompileMs: number; error?: undefined }
   | { id: number; error: string; /** the worker is gone (not a translation error): compile elsewhere */ workerDied?: boolean };
 
 type Receiver = (r: CompileReply) => void;

@@ -23,7 +23,7 @@ port.on('message', (job: CompileJob) => {
     const t0 = performance.now();
     const module = new WebAssembly.Module(r.bytes);
     reply = {
-      id: job.id, module, bytes: job.wantBytes ? r.bytes : undefined, size: r.bytes.length, lazyRemoved: r.lazyRemoved, regions: r.regions, regionBlocks: r.regionBlocks,
+      id: job.id, module, bytes: job.wantBytes ? r.bytes : undefined, size: r.bytes.length, lazyRemoved: r.lazyRemoved, regions: r.regions, regionBlocks: r.regionBlocks, regionSets: r.regionSets,
       codegenMs: r.codegenMs, emitMs: r.emitMs, wasmCompileMs: performance.now() - t0,
     };
   } catch (e) {

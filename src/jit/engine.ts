@@ -23,7 +23,7 @@ import { CC_KIND_MASK, computeArith, setLazy } from '../cpu/flags.js';
 import { HELPER_KEEPS_BOUNDARY, HELPER_NAMES, HELPERS } from '../cpu/helpers.js';
 import { handleFault } from '../cpu/interrupts.js';
 import {
-  CODE_LINE_SHIFT, RAM_BASE, RT_ICACHE, RT_ICACHE_ENTRY, RT_LINES, RT_LINES_MAX, RT_ATTN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_SLOTS, RT_CUR_FN, RT_DISPATCHES, RT_END, RT_HASH,
+  CODE_LINE_SHIFT, RAM_BASE, RT_ICACHE, RT_ICACHE_ENTRY, RT_LINES, RT_LINES_MAX, RT_ATTN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_REGION, RT_CHAIN_SLOTS, RT_CUR_FN, RT_DISPATCHES, RT_END, RT_HASH,
   RT_HASH_SIZE, RT_KIND_MASK, RT_LAST_EXIT, S_EIP, S_HALTED,
   S_ICOUNT_HI, S_ICOUNT_LO, S_INSN_EIP, SEG_NONE,
 } from '../cpu/layout.js';
@@ -198,6 +198,11 @@ function chainingHelpersTable(): Uint8Array {
 }
 /** Index in the runtime's Int32 view of slot `s`'s generation word (RT_CHAIN entry, word 4). */
 const genIndex = (s: number): number => ((RT_CHAIN + s * RT_CHAIN_ENTRY) >> 2) + 4;
+/** Index in the runtime's Int32 view of slot `s`'s region word (layout.ts RT_CHAIN_REGION). */
+const regionWord = (s: number): number => (RT_CHAIN + s * RT_CHAIN_ENTRY + RT_CHAIN_REGION) >> 2;
+
+/** A region function's validity word (an rt32 index) and the value that means "all members live". */
+interface RegionWord { word: number; gen: number }
 /** Interpreted blocks a non-empty queue waits for before it goes to an idle compile worker. */
 const IDLE_WORKER_WAIT = 256;
 
@@ -234,6 +239,8 @@ export class BinaryTranslator {
   private parked = 0;
   private readonly parkedGen = new Int32Array(RT_CHAIN_SLOTS);
   private readonly freeSlots: number[] = [];
+  /** By slot: the region functions its block is a member of (newGeneration invalidates them). */
+  private readonly slotRegions: (RegionWord[] | undefined)[] = [];
   private nextSlot = 1; // slot 0 stays empty
   private live = 0;
   private readonly codeLines: boolean;
@@ -552,7 +559,7 @@ export class BinaryTranslator {
 
   /** Instantiate a batch module and register its blocks (function table, hash table). */
   private install(blocks: Block[], jobs: BatchBlock[], module: WebAssembly.Module, size: number, bytes: Uint8Array | undefined,
-    t: { lazyRemoved: number; regions: number; regionBlocks: number; codegenMs: number; emitMs: number; wasmCompileMs: number }): void {
+    t: { lazyRemoved: number; regions: number; regionBlocks: number; regionSets: number[][]; codegenMs: number; emitMs: number; wasmCompileMs: number }): void {
     const o = this.options;
     if (o.dumpDir && bytes) {
       const names = blocks.map((b, i) => `;; f${i}: eip 0x${(b.eip >>> 0).toString(16)} phys 0x${b.phys.toString(16)} mode ${b.mode} insns ${b.nInsn}`);
@@ -583,6 +590,15 @@ export class BinaryTranslator {
       b.compiled = s;
       this.insertHash(b);
       rec.liveFns++;
+    }
+    // Region words: valid while every member is live (one discarded above: dropped at once).
+    for (const set of t.regionSets) {
+      const region = { word: regionWord(jobs[set[0]].slot), gen: jobs[set[0]].gen };
+      for (const i of set) {
+        const b = blocks[i];
+        if (b.compiled !== jobs[i].slot) { this.regionDropped(region); continue; }
+        (this.slotRegions[b.compiled] ??= []).push(region);
+      }
     }
     if (rec.liveFns > 0) {
       this.liveModules++;
@@ -631,10 +647,24 @@ export class BinaryTranslator {
     this.freeSlots.push(s);
   }
 
-  /** Bump slot `s`'s generation: chain cells, indirect-exit caches and direct calls linked to it go stale. */
+  /**
+   * Bump slot `s`'s generation: chain cells, indirect-exit caches and direct calls linked to it go
+   * stale, and so do the region functions it is a member of (their members branch to each other
+   * without checking slots: codegen.ts ifMayBranch).
+   */
   private newGeneration(s: number): void {
     const g = genIndex(s);
     this.rt32[g] = (this.rt32[g] + 1) & 0x7fffffff;
+    const regions = this.slotRegions[s];
+    if (regions) {
+      for (const r of regions) this.regionDropped(r);
+      this.slotRegions[s] = undefined;
+    }
+  }
+
+  /** A member of the region functions checking `r.word` was dropped (unless the word is another region's by now). */
+  private regionDropped(r: RegionWord): void {
+    if (this.rt32[r.word] === r.gen) this.rt32[r.word] = -1;
   }
 
   /** Clear b's hash entry if it still names b's slot. */
@@ -651,6 +681,7 @@ export class BinaryTranslator {
       if (s >= this.table.length) this.table.grow(Math.max(1024, this.table.length));
     }
     this.clearCells(s);
+    this.rt32[regionWord(s)] = this.rt32[genIndex(s)]; // regions anchored here are valid (their expected word)
     return s;
   }
 
