@@ -133,6 +133,13 @@ export const RT_LAST_EXIT = RUNTIME_BASE + 0x10;
  */
 export const RT_DONE_SYNCED = RUNTIME_BASE + 0x14;
 export const RT_DONE_ENTRY = RUNTIME_BASE + 0x18;
+/**
+ * i32, loop-resident compiled functions: the budget their in-function branches check (`done` + n <
+ * this), set from the budget parameter at entry. JavaScript zeroes it whenever the running function
+ * must leave at its next branch — a device was touched (RT_ATTN), a compiled block was dropped — so
+ * compiled code needs no check after its calls into JavaScript and carries no budget in a local.
+ */
+export const RT_LOOP_BUDGET = RUNTIME_BASE + 0x1c;
 /** i32 × 16: the lazy-flag kind masks (flags.ts CC_KIND_MASK), for LAZYT with a run-time cc op. */
 export const RT_KIND_MASK = RUNTIME_BASE + 0x100;
 /** Block lookup hash table: RT_HASH_SIZE entries of RT_HASH_ENTRY bytes (host, mode, eip, csBase, fn, 3 spare). */

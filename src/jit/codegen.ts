@@ -37,7 +37,7 @@ import { constructEvents, layoutRegion, type RegionLayout } from './region-layou
 import { CC_ADC, CC_ADD, CC_DEC, CC_INC, CC_KIND_MASK, CC_LOGIC, CC_SBB, CC_SUB } from '../cpu/flags.js';
 import {
   F_ARITH, F_CF, F_FIXED, RT_KIND_MASK, S_CC_MASK, S_CC_OP, S_CC_RES, S_CC_SRC1, S_CC_SRC2, S_EFLAGS, S_EIP,
-  S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_ATTN, RT_CUR_FN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_REGION, RT_DONE_ENTRY, RT_DONE_SYNCED, RT_ICACHE, RT_ICACHE_ENTRY, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
+  S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_ATTN, RT_CUR_FN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_REGION, RT_DONE_ENTRY, RT_DONE_SYNCED, RT_LOOP_BUDGET, RT_ICACHE, RT_ICACHE_ENTRY, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
   TLB_WRITE_SUP, TLB_WRITE_USER, TLB_CODE_WRITE_SUP, TLB_CODE_WRITE_USER, RT_LINES, RAM_BASE, SEG_DS, segSlot,
 } from '../cpu/layout.js';
 import { U, UOP_WORDS } from '../cpu/uops.js';
@@ -341,11 +341,13 @@ export class BlockCompiler {
       w.i32(0); w.set(L_FOP);
       w.i32(0); w.get(P_DONE); w.mem(Op.i32_store, 2, RT_DONE_SYNCED);
       if (K === 1) { w.i32(0); w.get(P_DONE); w.mem(Op.i32_store, 2, RT_DONE_ENTRY); } else if (this.countBranches) { w.i32(0); w.set(L_HITS); }
-      if (K > 1) {
-        // Members branch to each other without checking their slots: a region whose member was
-        // dropped since it was compiled runs only the entered member (its branches fail the budget).
-        this.regionValid(); w.op(Op.i32_eqz); w.if_(); w.i32(0); w.set(P_BUDGET); w.end();
-      }
+      // In-function branches check the budget in memory, which JavaScript zeroes when this function
+      // must leave (layout.ts RT_LOOP_BUDGET). Members branch to each other without checking their
+      // slots: a region whose member was dropped since it was compiled runs only the entered member.
+      w.i32(0);
+      w.get(P_BUDGET);
+      if (K > 1) { w.i32(0); this.regionValid(); w.op(Op.select); } // valid ? budget : 0
+      w.mem(Op.i32_store, 2, RT_LOOP_BUDGET);
       this.siteReset();
       if (K === 1) this.topLabel = w.loop();
     }
@@ -955,14 +957,15 @@ export class BlockCompiler {
 
   /**
    * Open an `if` taken when a branch to a member of this function may be taken: done' = done + n
-   * (left in L_X) is within the budget. Nothing else: device attention, and whether some member's
-   * block was dropped, can only change in a call into JavaScript, and the slow paths check both after
-   * their call (afterSlowCall); a region entered after a member was dropped starts with budget 0.
+   * (left in L_X) is within RT_LOOP_BUDGET. Nothing else: device attention and dropped blocks can
+   * only come from a call into JavaScript, which then zeroes that budget (engine.ts); a region
+   * entered after a member was dropped starts with it 0. The budget stays in memory, not in a local
+   * that a slow path would assign (one value fewer for V8 to carry around the loop).
    */
   private ifMayBranch(n: number): void {
     const w = this.w;
     w.get(P_DONE); w.i32(n); w.op(Op.i32_add); w.tee(L_X);
-    w.get(P_BUDGET); w.op(Op.i32_lt_s);
+    w.load32(RT_LOOP_BUDGET); w.op(Op.i32_lt_s);
     w.hint(true); w.if_();
   }
 
@@ -974,21 +977,6 @@ export class BlockCompiler {
   private regionValid(): void {
     const w = this.w, a = this.members[0].place;
     w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + a.slot * RT_CHAIN_ENTRY + RT_CHAIN_REGION); w.i32(a.gen!); w.op(Op.i32_eq);
-  }
-
-  /**
-   * After a slow path's call into JavaScript in a function with in-function branches: if it touched
-   * a device (RT_ATTN) or dropped the running block (a region: any member's block), end the
-   * function's budget, so no further branch inside the function is taken and the next exit leaves
-   * through the dispatcher's checks (ifMayBranch relies on this).
-   */
-  private afterSlowCall(): void {
-    if (!this.looping) return;
-    const w = this.w, pl = this.place;
-    w.load32(RT_ATTN);
-    if (this.members.length > 1) { this.regionValid(); w.op(Op.i32_eqz); } else { w.i32(0); w.mem(Op.i32_load, 2, RT_CHAIN + pl.slot * RT_CHAIN_ENTRY + 16); w.i32(pl.gen!); w.op(Op.i32_ne); }
-    w.op(Op.i32_or);
-    w.if_(); w.i32(0); w.set(P_BUDGET); w.end();
   }
 
   /** After a slow store or a helper call: remember whether translated code was hit. */
@@ -1046,10 +1034,14 @@ export class BlockCompiler {
    * Loop-resident functions: each memory access site remembers the page of its last access (tag =
    * linear page, delta = host − linear address) in two locals. A hit needs no TLB load: the
    * translation leaves the data dependency path (address → host address → data) of the loop. The
-   * remembered translation is a TLB entry's; the TLB itself only changes through helpers (never in
-   * these functions) or JavaScript, i.e. the slow paths, after which every site forgets (siteReset);
-   * a store site only remembers pages without translated code. Emits the hit path (`access`
-   * branches out) and returns the site, or -1 without a cache (not a loop, or past MAX_CACHED_SITES).
+   * remembered translation is a TLB entry's, i.e. a TLB of its own, which x86 lets hold a
+   * translation until INVLPG, a CR3 or CR0/CR4 paging change — helpers, which these functions never
+   * call (they end blocks, and such blocks are neither regions nor self loops). The slow paths'
+   * JavaScript only fills and evicts TLB entries, and new translated code (which takes the fast
+   * write bit off a page) appears only outside compiled code, so the sites survive the slow paths
+   * and are reset at function entry only. A store site only remembers pages without translated
+   * code (the fast write bit). Emits the hit path (`access` branches out) and returns the site, or -1
+   * without a cache (not a loop, or not among the MAX_CACHED_SITES).
    */
   private siteHit(size: number, access: () => void): number {
     if (this.siteBase < 0) return -1;
@@ -1080,8 +1072,8 @@ export class BlockCompiler {
   }
 
   /**
-   * After a call into JavaScript: forget every site's page. -1 never equals `lin & (~0xfff | (size - 1))`
-   * (bits 4-11 of that are always clear); 1 would, for a 2- or 4-byte access at linear address 1.
+   * At function entry: no site has a page. -1 never equals `lin & (~0xfff | (size - 1))` (bits 4-11
+   * of that are always clear); 1 would, for a 2- or 4-byte access at linear address 1.
    */
   private siteReset(): void {
     if (this.siteBase < 0) return;
@@ -1110,8 +1102,6 @@ export class BlockCompiler {
     this.flushAll(false);
     this.syncIcount();
     w.i32(seg | size << 4 | this.place.slot << 8); w.get(off); w.i32(this.curEip); w.call(F_READ);
-    this.siteReset();
-    this.afterSlowCall();
     w.end();
     w.set(d);
   }
@@ -1179,8 +1169,6 @@ export class BlockCompiler {
     this.flushAll(false);
     this.syncIcount();
     w.i32(seg | size << 4 | this.place.slot << 8); w.get(off); w.get(v); w.i32(this.curEip); w.call(F_WRITE);
-    this.siteReset();
-    this.afterSlowCall();
     if (next >= 0) {
       // registers and flags are in memory already (flushAll above) and the instruction is complete
       const q = next * UOP_WORDS;

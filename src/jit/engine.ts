@@ -23,7 +23,7 @@ import { CC_KIND_MASK, computeArith, setLazy } from '../cpu/flags.js';
 import { HELPER_KEEPS_BOUNDARY, HELPER_NAMES, HELPERS } from '../cpu/helpers.js';
 import { handleFault } from '../cpu/interrupts.js';
 import {
-  CODE_LINE_SHIFT, RAM_BASE, RT_ICACHE, RT_ICACHE_ENTRY, RT_LINES, RT_LINES_MAX, RT_ATTN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_REGION, RT_CHAIN_SLOTS, RT_CUR_FN, RT_DISPATCHES, RT_END, RT_HASH,
+  CODE_LINE_SHIFT, RAM_BASE, RT_ICACHE, RT_ICACHE_ENTRY, RT_LINES, RT_LINES_MAX, RT_ATTN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_REGION, RT_CHAIN_SLOTS, RT_LOOP_BUDGET, RT_CUR_FN, RT_DISPATCHES, RT_END, RT_HASH,
   RT_HASH_SIZE, RT_KIND_MASK, RT_LAST_EXIT, S_EIP, S_HALTED,
   S_ICOUNT_HI, S_ICOUNT_LO, S_INSN_EIP, SEG_NONE,
 } from '../cpu/layout.js';
@@ -330,15 +330,18 @@ export class BinaryTranslator {
     };
   }
 
-  /** Any device access may stop the machine or raise an interrupt: make the dispatcher return at the next boundary. */
+  /**
+   * Any device access may stop the machine or raise an interrupt: make the dispatcher return at the
+   * next boundary, and a running loop function leave at its next branch (layout.ts RT_LOOP_BUDGET).
+   */
   private watchDevices(): void {
     const inner: PhysBus = this.cpu.bus;
-    const rt = this.rt32, attn = RT_ATTN >> 2;
+    const rt = this.rt32, attn = RT_ATTN >> 2, loop = RT_LOOP_BUDGET >> 2;
     this.cpu.bus = {
-      ioRead: (port, size) => { rt[attn] = 1; return inner.ioRead(port, size); },
-      ioWrite: (port, size, v) => { rt[attn] = 1; inner.ioWrite(port, size, v); },
-      mmioRead: (addr, size) => { rt[attn] = 1; return inner.mmioRead(addr, size); },
-      mmioWrite: (addr, size, v) => { rt[attn] = 1; inner.mmioWrite(addr, size, v); },
+      ioRead: (port, size) => { rt[attn] = 1; rt[loop] = 0; return inner.ioRead(port, size); },
+      ioWrite: (port, size, v) => { rt[attn] = 1; rt[loop] = 0; inner.ioWrite(port, size, v); },
+      mmioRead: (addr, size) => { rt[attn] = 1; rt[loop] = 0; return inner.mmioRead(addr, size); },
+      mmioWrite: (addr, size, v) => { rt[attn] = 1; rt[loop] = 0; inner.mmioWrite(addr, size, v); },
     };
   }
 
@@ -650,11 +653,13 @@ export class BinaryTranslator {
   /**
    * Bump slot `s`'s generation: chain cells, indirect-exit caches and direct calls linked to it go
    * stale, and so do the region functions it is a member of (their members branch to each other
-   * without checking slots: codegen.ts ifMayBranch).
+   * without checking slots: codegen.ts ifMayBranch). A loop function running now (this is a call
+   * from its slow path) leaves at its next branch: it may be this block's, or branch to it.
    */
   private newGeneration(s: number): void {
     const g = genIndex(s);
     this.rt32[g] = (this.rt32[g] + 1) & 0x7fffffff;
+    this.rt32[RT_LOOP_BUDGET >> 2] = 0;
     const regions = this.slotRegions[s];
     if (regions) {
       for (const r of regions) this.regionDropped(r);
