@@ -13,14 +13,14 @@ import { createMachine, ENGINES, Machine, type EngineName, type MachineOptions, 
 import { ImageError, isElf } from './machine/elf.js';
 import { findMultibootHeader } from './machine/multiboot.js';
 import { loadUserElf } from './machine/userelf.js';
-import { loadBinaryen } from './jit/binaryen.js';
+import { binaryenOrigin, loadBinaryen } from './jit/binaryen.js';
 
 /** Resolves once the bt engine can be created (it loads Binaryen, once per process; ≈ 0.5 s). */
 export function ready(): Promise<void> {
   return loadBinaryen();
 }
 
-export { createMachine, ENGINES, Machine, ImageError };
+export { createMachine, ENGINES, Machine, ImageError, binaryenOrigin };
 export type { EngineName, MachineOptions, Registers, RunResult, StopReason };
 
 export interface RunImageOptions extends MachineOptions {

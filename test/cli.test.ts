@@ -8,18 +8,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 
-const CLI = join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
+// the command line users get (package.json bin): the build's single-file bundle (scripts/bundle.mjs)
+const CLI = join(__dirname, '..', 'dist', 'src', 'x86vm-cli.mjs');
+const CLI_TSC = join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
 const HELLO = join(__dirname, '..', 'images', 'build', 'hello.elf');
 
-function run(args: string[], input = ''): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { input, encoding: 'latin1', timeout: 120_000 });
+function run(args: string[], input = '', cli = CLI): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [cli, ...args], { input, encoding: 'latin1', timeout: 120_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('x86vm CLI', () => {
   let dir = '';
   beforeAll(() => {
-    if (!existsSync(CLI)) throw new Error('CLI not built: run `npm run build` first (README set-up does)');
+    for (const f of [CLI, CLI_TSC]) if (!existsSync(f)) throw new Error(`CLI not built (${f}): run \`npm run build\` first (README set-up does)`);
     dir = mkdtempSync(join(tmpdir(), 'x86vm-cli-'));
   });
 
@@ -50,6 +52,34 @@ describe('x86vm CLI', () => {
     });
     expect(d.stderr).toMatch(/modules with direct/);
     expect(d.stdout).toBe(out);
+  });
+
+  it('the bundle and the tsc output are the same program: same guest output, status and instruction count', () => {
+    const args = ['run', join(__dirname, '..', 'images', 'build', 'bench', 'crc32.elf'), '--append', 'iters=5', '--stats'];
+    const a = run(args), b = run(args, '', CLI_TSC);
+    expect(a.status).toBe(b.status);
+    expect(a.stdout).toBe(b.stdout);
+    const count = (t: string) => /instructions=(\d+)/.exec(t)?.[1];
+    expect(count(a.stderr)).toBeDefined();
+    expect(count(a.stderr)).toBe(count(b.stderr));
+  });
+
+  it('the library bundle finds the build\'s other files: vendored Binaryen and the (unbundled) compile worker', () => {
+    // every module in a bundle has the bundle's import.meta.url; src/paths.ts keeps the paths right
+    const script = `import { binaryenOrigin, createMachine, ready } from ${JSON.stringify(join(__dirname, '..', 'dist', 'src', 'x86vm.mjs'))};
+      await ready();
+      console.log('binaryen', binaryenOrigin());
+      const m = createMachine({ engine: 'bt' });
+      m.engine.awaitWorker(60000);
+      console.log('worker ready');
+      process.exit(0);`;
+    const file = join(dir, 'library-bundle.mjs'); // a file, not `node -e`: a worker inherits the -e script
+    writeFileSync(file, script);
+    const r = spawnSync(process.execPath, [file], { encoding: 'latin1', timeout: 120_000 });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('binaryen vendored');
+    expect(r.stdout).toContain('worker ready');
+    expect(r.status).toBe(0);
   });
 
   it('rejects a missing image with one line', () => {

@@ -19,6 +19,12 @@ import { tail } from './output.js';
 import { runProcess, type Invocation, type ProcessResult, type RunnerName } from './runners.js';
 
 export { LINUX_DEFAULT_APPEND, LINUX_READY_MARKER };
+
+/** The command line: the build's bundle (scripts/bundle.mjs: faster start-up), else the tsc output. */
+function cliPath(root: string): string {
+  const bundled = join(root, 'dist', 'src', 'x86vm-cli.mjs');
+  return existsSync(bundled) ? bundled : join(root, 'dist', 'src', 'cli', 'main.js');
+}
 export const LINUX_BOOT = 'linux-boot';
 export const LINUX_BOOT_RUNNERS = ['interp', 'bt', 'qemu', 'v86'] as const;
 export type LinuxBootRunner = (typeof LINUX_BOOT_RUNNERS)[number];
@@ -113,7 +119,7 @@ export function linuxInvocation(r: LinuxBootRunner, ctx: LinuxRunnerCtx, img: Li
   switch (r) {
     case 'interp': case 'bt':
       return {
-        inv: { cmd: process.execPath, args: [join(ctx.root, 'dist', 'src', 'cli', 'main.js'), 'run', 'images/linux', '--engine', r, '--stats', '--verbose', '--exec', 'true'], cwd: ctx.root },
+        inv: { cmd: process.execPath, args: [cliPath(ctx.root), 'run', 'images/linux', '--engine', r, '--stats', '--verbose', '--exec', 'true'], cwd: ctx.root },
         stream: 'stderr', killAtMarker: false,
       };
     case 'qemu':

@@ -67,7 +67,9 @@ function decodeHost(status: number | null, signal: string | null, stderr: string
 }
 
 function ourEngine(name: 'interp' | 'bt', ctx: RunnerContext): Runner {
-  const host = join(ctx.root, 'dist', 'bench', 'x86vm-host.js');
+  // the build's single-file bundle of bench/x86vm-host.ts (scripts/bundle.mjs: faster start-up), else the tsc output
+  const bundled = join(ctx.root, 'dist', 'src', 'x86vm-bench-host.mjs');
+  const host = existsSync(bundled) ? bundled : join(ctx.root, 'dist', 'bench', 'x86vm-host.js');
   return {
     name,
     describe: () => `x86vm ${name === 'bt' ? 'binary translator (bt)' : 'interpreter'}, Node ${process.version}`,

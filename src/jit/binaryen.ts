@@ -22,6 +22,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { isMainThread } from 'node:worker_threads';
 import type BinaryenNS from 'binaryen';
+import { DIST_SRC } from '../paths.js';
 import { userFlag } from './v8-flags.js';
 import { I32, I64, Op, type Emitter } from './wasm.js';
 
@@ -32,6 +33,7 @@ type Type = number;
 
 let lib: Binaryen | null = null;
 let loading: Promise<Binaryen> | null = null;
+let origin: 'vendored' | 'package' | null = null;
 
 /**
  * The fast-loading copy made by the build (scripts/vendor-binaryen.mjs: the wasm binary in its own
@@ -40,7 +42,7 @@ let loading: Promise<Binaryen> | null = null;
  */
 function vendoredCopy(): string | null {
   try {
-    const dir = new URL('../../vendor/', import.meta.url);
+    const dir = new URL('../vendor/', DIST_SRC);
     const meta = fileURLToPath(new URL('binaryen.json', dir));
     if (!existsSync(meta)) return null;
     const installed = createRequire(import.meta.url)('binaryen/package.json') as { version: string };
@@ -90,10 +92,16 @@ export function loadBinaryen(): Promise<void> {
     const flags = loadFlags();
     for (const f of flags.set) setFlagsFromString(f);
     const restore = (): void => { for (const f of flags.restore) setFlagsFromString(f); };
+    origin = copy ? 'vendored' : 'package';
     const load = (copy ? import(copy) : import('binaryen')) as Promise<{ default: Binaryen }>;
     loading = load.then((m) => { restore(); return (lib = m.default); }, (e: unknown) => { restore(); throw e; });
   }
   return loading.then(() => undefined);
+}
+
+/** Where Binaryen was loaded from: the build's fast-loading copy (dist/vendor) or the npm package; null before loadBinaryen(). */
+export function binaryenOrigin(): 'vendored' | 'package' | null {
+  return origin;
 }
 
 export function binaryenLoaded(): boolean {

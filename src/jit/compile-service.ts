@@ -6,6 +6,7 @@
  * poll, so they arrive even when the caller never yields to the event loop (a plain
  * `machine.run()`). The worker is unref'd: it never keeps a process alive.
  */
+import { DIST_SRC } from '../paths.js';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type { BatchBlock, BatchSettings } from './batch.js';
 
@@ -29,7 +30,7 @@ function start(): MessagePort | null {
   if (port || failed) return port;
   try {
     const ch = new MessageChannel();
-    worker = new Worker(new URL('./compile-worker.js', import.meta.url), { workerData: { port: ch.port2 }, transferList: [ch.port2] });
+    worker = new Worker(new URL('./jit/compile-worker.js', DIST_SRC), { workerData: { port: ch.port2 }, transferList: [ch.port2] });
     worker.unref();
     worker.on('error', (e) => die(`compile worker failed: ${e.message}`));
     worker.on('exit', (code) => die(`compile worker exited (${code})`));
