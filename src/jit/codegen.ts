@@ -33,7 +33,7 @@
  * tail call into a block of the same module, or the runtime's chain trampoline); indirect targets
  * go through the runtime's one-entry cache (ichain); everything else returns to the dispatcher.
  */
-import { constructEvents, layoutRegion, type RegionLayout } from './region-layout.js';
+import { constructEvents, layoutRegion, loopDepths, type RegionLayout } from './region-layout.js';
 import { CC_ADC, CC_ADD, CC_DEC, CC_INC, CC_KIND_MASK, CC_LOGIC, CC_SBB, CC_SUB } from '../cpu/flags.js';
 import {
   F_ARITH, F_CF, F_FIXED, RT_KIND_MASK, S_CC_MASK, S_CC_OP, S_CC_RES, S_CC_SRC1, S_CC_SRC2, S_EFLAGS, S_EIP,
@@ -450,11 +450,10 @@ export class BlockCompiler {
   private assignSites(infos: { sites: number }[], layout: RegionLayout | null): void {
     const depth: number[] = [];
     const K = infos.length;
+    const loops = layout ? loopDepths(layout) : null;
     for (let p = 1; p <= K; p++) {
       const i = layout ? layout.order[p] : 0;
-      let d = 0;
-      if (layout) for (const c of layout.constructs) if (c.kind === 'loop' && c.start <= p && p < c.end) d++;
-      for (let q = 0; q < infos[i].sites; q++) depth.push(d);
+      for (let q = 0; q < infos[i].sites; q++) depth.push(loops ? loops[i] : 0);
     }
     const order = depth.map((_, n) => n).sort((a, b) => depth[b] - depth[a] || a - b);
     if (this.siteOf.length < depth.length) this.siteOf = new Int8Array(depth.length * 2);

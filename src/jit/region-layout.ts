@@ -121,3 +121,29 @@ export function constructEvents(layout: RegionLayout): { openAt: Construct[][]; 
   if (stack.length) throw new Error('region layout: constructs left open');
   return { openAt, closeAt };
 }
+
+/**
+ * By member: how many loops of the region contain it — natural loops of the kept back edges
+ * (`direct` edges to an earlier position): the header plus every member that reaches the edge's
+ * source without passing the header. A wasm `loop` may span members outside its loop (reverse
+ * postorder puts a loop's exit path between its members), so the constructs alone overcount.
+ */
+export function loopDepths(layout: RegionLayout): number[] {
+  const K = layout.pos.length;
+  const pred: number[][] = Array.from({ length: K }, () => []);
+  for (let i = 0; i < K; i++) for (const j of layout.direct[i]) pred[j].push(i);
+  const depth = new Array<number>(K).fill(0);
+  for (let h = 0; h < K; h++) {
+    const work = pred[h].filter((s) => layout.pos[s] >= layout.pos[h]); // back-edge sources (h itself for a self edge)
+    if (work.length === 0) continue; // not a loop header
+    const body = new Set<number>([h]);
+    while (work.length) {
+      const m = work.pop()!;
+      if (body.has(m)) continue;
+      body.add(m);
+      for (const p of pred[m]) work.push(p);
+    }
+    for (const m of body) depth[m]++;
+  }
+  return depth;
+}

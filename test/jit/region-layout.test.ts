@@ -4,7 +4,7 @@
  * entries into a loop's middle are left out.
  */
 import { describe, expect, it } from 'vitest';
-import { constructEvents, layoutRegion, type RegionLayout } from '../../src/jit/region-layout.js';
+import { constructEvents, layoutRegion, loopDepths, type RegionLayout } from '../../src/jit/region-layout.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -76,5 +76,17 @@ describe('region layout', () => {
       edges += succ.reduce((s, o) => s + o.length, 0);
     }
     expect(direct / edges).toBeGreaterThan(0.5);
+  });
+
+  it('loop depths count natural loops, not the wasm loop spans (gcc\'s shell sort: an insertion loop inside the gap loop)', () => {
+    // 0:outer top 1:setup 2:shift (store) 3:compare (inner header) 4:insert 5:outer latch 6:stop
+    const succ = [[1], [3], [6, 3], [2, 4], [5], [0], [5]];
+    const lay = layoutRegion(succ);
+    // reverse postorder puts 4 (the exit path to the latch) inside the inner loop's wasm span
+    const inner = lay.constructs.find((c) => c.kind === 'loop' && c.member === 3)!;
+    expect(inner.start <= lay.pos[4] && lay.pos[4] < inner.end).toBe(true);
+    expect(loopDepths(lay)).toEqual([1, 1, 2, 2, 1, 1, 1]);
+    expect(loopDepths(layoutRegion([[1], [2], []]))).toEqual([0, 0, 0]); // no loop
+    expect(loopDepths(layoutRegion([[0, 1], [1, 0]]))).toEqual([1, 2]); // a self loop inside a loop
   });
 });
