@@ -34,6 +34,7 @@
  * go through the runtime's one-entry cache (ichain); everything else returns to the dispatcher.
  */
 import { constructEvents, layoutRegion, loopDepths, type RegionLayout } from './region-layout.js';
+import { exitRecordShape, sameShape, type RecordShape, type Sym } from './flag-handover.js';
 import { CC_ADC, CC_ADD, CC_DEC, CC_INC, CC_KIND_MASK, CC_LOGIC, CC_SBB, CC_SUB } from '../cpu/flags.js';
 import {
   F_ARITH, F_CF, F_FIXED, RT_KIND_MASK, S_CC_MASK, S_CC_OP, S_CC_RES, S_CC_SRC1, S_CC_SRC2, S_EFLAGS, S_EIP,
@@ -231,6 +232,11 @@ export class BlockCompiler {
    * is one more value V8 carries around every loop (mix-long ≈ 4% slower with it).
    */
   private countBranches = false;
+  /**
+   * By member: the shape of the flag record every in-function branch to it hands over, recomputed
+   * from the registers at its start (flag-handover.ts); null: handed over in the L_F* locals.
+   */
+  private symbolic: (RecordShape | null)[] = [];
   /** Region functions: the layout, and the wasm labels of each member's block (forward branches) and loop (backward). */
   private layout: RegionLayout | null = null;
   private blockLabel: number[] = [];
@@ -355,6 +361,7 @@ export class BlockCompiler {
     // Several members: laid out in structured control flow (region-layout.ts), entered through a
     // br_table on the entry parameter; a branch between members is a br to a loop or out of a block.
     const events = layout ? constructEvents(layout) : null;
+    this.symbolic = resident ? this.handOverShapes(members, layout) : [];
     this.layout = layout;
     this.blockLabel.length = 0;
     this.loopLabel.length = 0;
@@ -384,6 +391,7 @@ export class BlockCompiler {
       this.lowByte.fill(0);
       this.regDirty.set(entryDirty);
       this.segCached.set(entrySegs);
+      if (resident && this.symbolic[i]) this.materializeHandedOver(this.symbolic[i]!);
       if (m.place.profile) {
         const a = RT_CHAIN + m.place.slot * RT_CHAIN_ENTRY + 20;
         w.i32(0); w.load32(a); w.i32(1); w.op(Op.i32_add); w.mem(Op.i32_store, 2, a);
@@ -821,14 +829,65 @@ export class BlockCompiler {
     w.get(L_FOP); w.i32(0x3c); w.op(Op.i32_and); w.mem(Op.i32_load, 2, RT_KIND_MASK);
   }
 
-  /** Hand the flag state to the next member: the unstored record into the L_F* locals, or none pending. */
-  private handOverFlags(): void {
+  /**
+   * Hand the flag state to member j: the unstored record into the L_F* locals (only its op when j
+   * recomputes the rest from the registers: materializeHandedOver), or none pending.
+   */
+  private handOverFlags(j: number): void {
     const w = this.w, k = this.known;
     if (k && !k.stored) {
-      w.i32(k.op); w.set(L_FOP); w.get(k.res); w.set(L_FRES); w.get(k.s1); w.set(L_FS1); w.get(k.s2); w.set(L_FS2);
+      w.i32(k.op); w.set(L_FOP);
+      if (!this.symbolic[j]) { w.get(k.res); w.set(L_FRES); w.get(k.s1); w.set(L_FS1); w.get(k.s2); w.set(L_FS2); }
     } else if (!this.dynFlags) {
       w.i32(0); w.set(L_FOP);
+    } else if (this.symbolic[j]) {
+      // exitRecordShape saw this member's own record; a record still pending from before is not one
+      throw new Error('codegen: a handed-on flag record reaches a member that recomputes its record');
     } // else: the record handed to this member is still pending in the locals
+  }
+
+  /**
+   * Per member: the record shape that every in-function branch to it hands over, if they all agree
+   * and each is a function of the registers at the branch (flag-handover.ts); branches that hand
+   * over nothing ('none') agree with any shape.
+   */
+  private handOverShapes(members: RegionMember[], layout: RegionLayout | null): (RecordShape | null)[] {
+    const K = members.length;
+    const exits = members.map((m) => exitRecordShape(m.code));
+    const out: (RecordShape | null)[] = [];
+    for (let j = 0; j < K; j++) {
+      let shape: RecordShape | null = null, ok = true, any = false;
+      for (let i = 0; i < K && ok; i++) {
+        const branches = layout ? layout.direct[i].has(j) : members[i].place.eip !== undefined && constantExits(members[i].code).includes(members[j].place.eip!);
+        if (!branches) continue;
+        any = true;
+        const e = exits[i];
+        if (e === 'none') continue;
+        if (e === null) ok = false;
+        else if (shape === null) shape = e;
+        else if (!sameShape(shape, e)) ok = false;
+      }
+      out.push(ok && any ? shape : null);
+    }
+    return out;
+  }
+
+  /** At a member's start: the handed-over record's result and operands from the registers (L_FOP says whether one is pending). */
+  private materializeHandedOver(shape: RecordShape): void {
+    const w = this.w;
+    this.emitSym(shape.res); w.set(L_FRES);
+    this.emitSym(shape.s1); w.set(L_FS1);
+    this.emitSym(shape.s2); w.set(L_FS2);
+  }
+
+  private emitSym(e: Sym): void {
+    const w = this.w;
+    if (e.k === 'reg') this.reg(e.r);
+    else if (e.k === 'const') w.i32(e.c);
+    else {
+      this.emitSym(e.a); this.emitSym(e.b);
+      w.op(e.op === U.ADD ? Op.i32_add : e.op === U.SUB ? Op.i32_sub : e.op === U.AND ? Op.i32_and : e.op === U.OR ? Op.i32_or : Op.i32_xor);
+    }
   }
 
   /** Before a call that may fault or look at the instruction count: S_ICOUNT up to this member's start. */
@@ -918,7 +977,7 @@ export class BlockCompiler {
       // Into a member of this region: registers stay in their locals, an unstored flag record is
       // handed over in locals. Same checks as a chained exit.
       this.ifMayBranch(n);
-      this.handOverFlags();
+      this.handOverFlags(j);
       if (this.countBranches) { w.get(L_HITS); w.i32(1); w.op(Op.i32_add); w.set(L_HITS); }
       w.get(L_X); w.set(P_DONE);
       w.i32(0); w.set(L_SMC);
