@@ -54,12 +54,11 @@ export function exitRecordShape(code: Int32Array): ExitRecord {
   let insn = 0;
   let last: { res: number; s1: number; s2: number } | 'none' | null = null;
   const key = (t: number): number => insn * 1024 + t;
-  // A temp written again: registers stored from it and a record naming it no longer hold its value.
+  // Expressions name temps, so a temp written twice (possible within one instruction) would make
+  // an expression read its later value: such blocks are not expressed at all.
+  let rewritten = false;
   const define = (k: number, def: Def): void => {
-    if (defs.has(k)) {
-      for (let r = 0; r < 8; r++) if (holds[r] === k) holds[r] = -2;
-      if (last !== null && last !== 'none' && (last.res === k || last.s1 === k || last.s2 === k)) last = null;
-    }
+    if (defs.has(k)) rewritten = true;
     defs.set(k, def);
   };
   for (let p = 0; p < code.length; p += UOP_WORDS) {
@@ -95,6 +94,7 @@ export function exitRecordShape(code: Int32Array): ExitRecord {
       }
     }
   }
+  if (rewritten) return null;
   if (last === null || last === 'none') return last;
   // A temp as an expression of the registers at the exit.
   const express = (t: number, depth: number): Sym | null => {
