@@ -264,7 +264,7 @@ export class BinaryTranslator {
     for (let k = 0; k < CC_KIND_MASK.length; k++) this.rt32[(RT_KIND_MASK >> 2) + k] = CC_KIND_MASK[k];
     this.rt32.fill(0, RT_HASH >> 2, (RT_HASH >> 2) + RT_HASH_SIZE * 8);
     this.rt32.fill(0, RT_CHAIN >> 2, (RT_ICACHE + RT_CHAIN_SLOTS * RT_ICACHE_ENTRY) >> 2);
-    for (let sl = 0; sl < RT_CHAIN_SLOTS; sl++) this.clearCells(sl);
+    // (a slot's exit cells and indirect-exit cache are unlinked when it is allocated: allocSlot)
     this.rt32[RT_LAST_EXIT >> 2] = 0;
     this.helperCounts = new Float64Array(HELPERS.length + 64);
     this.stats = {
