@@ -128,6 +128,10 @@ describe('runners', () => {
     expect(r.native.cannotRun({ ...FIB, name: 'tlb', kind: 'system', native: false })).toMatch(/no native build/);
     expect(r.bt.cannotRun(FIB)).toBeNull();
   });
+  it('interp and bt run the build\'s single-file bundle of the host script (the start-up users get)', () => {
+    const r = makeRunners(CTX);
+    for (const x of [r.interp, r.bt]) expect(x.invocation(FIB, 4).args[0]).toMatch(/dist\/src\/x86vm-bench-host\.mjs$/);
+  });
   it('decodes exit statuses: qemu debug-exit (code << 1 | 1), host script codes', () => {
     const r = makeRunners(CTX);
     expect(r.qemu.decode(1, null, '')).toEqual({ guestCode: 0 });
