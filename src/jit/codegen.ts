@@ -175,6 +175,12 @@ const MAX_CACHED_SITES = 3;
 
 const NO_PLACE: BlockPlace = { slot: 0, linPage: -1, csBase: 0, chain: false };
 
+/** Is micro-op i the last of its instruction (the next one starts another instruction)? */
+function endsInsn(code: Int32Array, i: number): boolean {
+  const q = (i + 1) * UOP_WORDS;
+  return q < code.length && code[q] === U.INSN;
+}
+
 /** Constant exit targets (EXITI, EXITC) of a block's micro-ops. */
 export function constantExits(code: Int32Array): number[] {
   const out: number[] = [];
@@ -441,7 +447,7 @@ export class BlockCompiler {
       if (tf & 4) maxTemp = Math.max(maxTemp, code[p + 3]);
       if (tf & 8) maxTemp = Math.max(maxTemp, code[p + 4]);
       // (a store that ends its instruction leaves the block itself: store())
-      if (op === U.CALL || ((op === U.ST8 || op === U.ST16 || op === U.ST32) && !(i + 1 < n && code[p + UOP_WORDS] === U.INSN))) this.mayHitCode[insn] = 1;
+      if (op === U.CALL || ((op === U.ST8 || op === U.ST16 || op === U.ST32) && !endsInsn(code, i))) this.mayHitCode[insn] = 1;
       if (op === U.CALL) { hasCall = true; if (m.place.chainingHelpers?.[code[p + 1]] !== 1) boundaryCall = true; }
       if (op === U.LD8 || op === U.LD16 || op === U.LD32 || op === U.ST8 || op === U.ST16 || op === U.ST32) sites++;
     }
@@ -729,12 +735,21 @@ export class BlockCompiler {
       w.get(L_SMC);
       w.hint(false); w.if_();
       this.flushAll(false);
-      w.i32(0); w.i32(0); w.mem(Op.i32_store, 2, A_SMC_HIT);
-      w.i32(0); w.i32(eip); w.mem(Op.i32_store, 2, A_EIP);
-      this.retire(k);
+      this.smcExit(eip, k);
       w.end();
     }
     this.curEip = eip;
+  }
+
+  /**
+   * Leave after a write to translated code, with the state written back: the block ends before
+   * instruction k (at `eip`), which is looked up again (S_SMC_HIT cleared).
+   */
+  private smcExit(eip: number, k: number): void {
+    const w = this.w;
+    w.i32(0); w.i32(0); w.mem(Op.i32_store, 2, A_SMC_HIT);
+    w.i32(0); w.i32(eip); w.mem(Op.i32_store, 2, A_EIP);
+    this.retire(k);
   }
 
   /** Push EFLAGS with the known (local) lazy record folded in (flags.ts readEflags). */
@@ -858,8 +873,8 @@ export class BlockCompiler {
     for (let j = 0; j < K; j++) {
       let shape: RecordShape | null = null, ok = true, any = false;
       for (let i = 0; i < K && ok; i++) {
-        const branches = layout ? layout.direct[i].has(j) : members[i].place.eip !== undefined && constantExits(members[i].code).includes(members[j].place.eip!);
-        if (!branches) continue;
+        // (one member: a loop function exists only for a block that branches to itself)
+        if (layout && !layout.direct[i].has(j)) continue;
         any = true;
         const e = exits[i];
         if (e === 'none') continue;
@@ -1169,8 +1184,7 @@ export class BlockCompiler {
    * that instruction's EIP and index), else -1.
    */
   private nextInsn(i: number): number {
-    const q = (i + 1) * UOP_WORDS;
-    return q < this.code.length && this.code[q] === U.INSN ? i + 1 : -1;
+    return endsInsn(this.code, i) ? i + 1 : -1;
   }
 
   /**
@@ -1231,9 +1245,7 @@ export class BlockCompiler {
       // registers and flags are in memory already (flushAll above) and the instruction is complete
       const q = next * UOP_WORDS;
       w.load32(A_SMC_HIT); w.hint(false); w.if_();
-      w.i32(0); w.i32(0); w.mem(Op.i32_store, 2, A_SMC_HIT);
-      w.i32(0); w.i32(this.code[q + 2]); w.mem(Op.i32_store, 2, A_EIP);
-      this.retire(this.code[q + 3]);
+      this.smcExit(this.code[q + 2], this.code[q + 3]);
       w.end();
     } else this.noteSmc();
     w.end();

@@ -337,11 +337,12 @@ export class BinaryTranslator {
   private watchDevices(): void {
     const inner: PhysBus = this.cpu.bus;
     const rt = this.rt32, attn = RT_ATTN >> 2, loop = RT_LOOP_BUDGET >> 2;
+    const touched = (): void => { rt[attn] = 1; rt[loop] = 0; };
     this.cpu.bus = {
-      ioRead: (port, size) => { rt[attn] = 1; rt[loop] = 0; return inner.ioRead(port, size); },
-      ioWrite: (port, size, v) => { rt[attn] = 1; rt[loop] = 0; inner.ioWrite(port, size, v); },
-      mmioRead: (addr, size) => { rt[attn] = 1; rt[loop] = 0; return inner.mmioRead(addr, size); },
-      mmioWrite: (addr, size, v) => { rt[attn] = 1; rt[loop] = 0; inner.mmioWrite(addr, size, v); },
+      ioRead: (port, size) => { touched(); return inner.ioRead(port, size); },
+      ioWrite: (port, size, v) => { touched(); inner.ioWrite(port, size, v); },
+      mmioRead: (addr, size) => { touched(); return inner.mmioRead(addr, size); },
+      mmioWrite: (addr, size, v) => { touched(); inner.mmioWrite(addr, size, v); },
     };
   }
 
