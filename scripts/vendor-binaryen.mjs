@@ -13,6 +13,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { instantiateHook, linkInvokes } from './binaryen-invoke.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist', 'vendor');
@@ -45,10 +46,35 @@ if (bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6
 try { new WebAssembly.Module(bytes); } catch (e) { skip(`extracted binary does not compile (${e.message})`); }
 
 const exprStart = m.index + m[1].length + 3; // after `name??=`
-const glue = `import { readFileSync as __x86vmReadWasm } from 'node:fs';\n` +
-  src.slice(0, exprStart) + `__x86vmReadWasm(new URL('./binaryen.wasm', import.meta.url))` + src.slice(end + 2);
+let glue = src.slice(0, exprStart) + `__x86vmReadWasm(new URL('./binaryen.wasm', import.meta.url))` + src.slice(end + 2);
+let wasm = bytes, invoke = null, invokeNote = '';
+
+// Binaryen's invoke_* imports as wasm (binaryen-invoke.mjs); without them the copy still loads faster.
+const link = linkInvokes(glue, bytes);
+const factoryCall = /var ([\w$]+)=await ([\w$]+)\(\)/g;
+const calls = [...glue.matchAll(factoryCall)];
+if (link.skip || calls.length !== 1) {
+  invokeNote = `; invoke imports left in JavaScript (${link.skip ?? 'factory call not found'})`;
+} else {
+  try {
+    const table = new WebAssembly.Table({ element: 'anyfunc', initial: link.table.min, maximum: link.table.max });
+    new WebAssembly.Instance(new WebAssembly.Module(link.invoke), { x86vm: { table } });
+    new WebAssembly.Module(link.wasm);
+    const c = calls[0];
+    glue = instantiateHook(link, '__x86vmReadWasm') + glue.slice(0, c.index) +
+      `var ${c[1]}=await ${c[2]}({instantiateWasm:__x86vmInstantiate})` + glue.slice(c.index + c[0].length);
+    wasm = link.wasm;
+    invoke = link.invoke;
+    invokeNote = `; ${link.keys.length} invoke imports in wasm`;
+  } catch (e) {
+    invokeNote = `; invoke imports left in JavaScript (rewritten binary does not compile: ${e.message})`;
+  }
+}
+glue = `import { readFileSync as __x86vmReadWasm } from 'node:fs';\n` + glue;
 mkdirSync(out, { recursive: true });
-writeFileSync(join(out, 'binaryen.wasm'), bytes);
+writeFileSync(join(out, 'binaryen.wasm'), wasm);
+rmSync(join(out, 'binaryen-invoke.wasm'), { force: true });
+if (invoke) writeFileSync(join(out, 'binaryen-invoke.wasm'), invoke);
 writeFileSync(join(out, 'binaryen.mjs'), glue);
 writeFileSync(join(out, 'binaryen.json'), JSON.stringify({ version }) + '\n');
-console.log(`vendor-binaryen: binaryen ${version}: ${(bytes.length / 1e6).toFixed(1)} MB wasm + ${(glue.length / 1e3).toFixed(0)} KB glue in dist/vendor/`);
+console.log(`vendor-binaryen: binaryen ${version}: ${(wasm.length / 1e6).toFixed(1)} MB wasm + ${(glue.length / 1e3).toFixed(0)} KB glue in dist/vendor/${invokeNote}`);

@@ -171,6 +171,11 @@ export class BatchCompiler {
         throw new Error(`bt: Binaryen rejected the module for blocks at ${blocks.map((b) => '0x' + (b.eip >>> 0).toString(16)).join(' ')}`);
       }
       return { bytes: addBranchHints(module.emitBinary() as Uint8Array<ArrayBuffer>, N_IMPORTS, hints), t1 };
+    } catch (e) {
+      // A C++ exception (an object, not an Error) is not caught inside the vendored Binaryen
+      // (scripts/binaryen-invoke.mjs); none is expected from these calls.
+      if (e instanceof Error) throw e;
+      throw new Error(`bt: Binaryen raised a C++ exception while building the module for blocks at ${blocks.map((b) => '0x' + (b.eip >>> 0).toString(16)).join(' ')}`);
     } finally {
       module.dispose();
     }

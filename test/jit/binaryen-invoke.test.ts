@@ -1,0 +1,79 @@
+/**
+ * The build step that links Binaryen's invoke_* imports to wasm (scripts/binaryen-invoke.mjs), on a
+ * miniature of Binaryen's shape: a module with its own function table, an "a" import that the glue
+ * implements as an Emscripten invoke function, and a function calling through it.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error a plain .mjs build script (no types)
+import { instantiateHook, linkInvokes } from '../../scripts/binaryen-invoke.mjs';
+
+const uleb = (n: number): number[] => {
+  const out: number[] = [];
+  do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; out.push(b); } while (n);
+  return out;
+};
+const str = (s: string): number[] => [...uleb(s.length), ...Buffer.from(s)];
+const sec = (id: number, body: number[]): number[] => [id, ...uleb(body.length), ...body];
+const vec = (items: number[][]): number[] => [...uleb(items.length), ...items.flat()];
+const I32 = 0x7f;
+
+/** A module shaped like Binaryen's build: table of 2 (sub, mul), invoke import "c", export run(i, a, b) = table[i](a, b). */
+function miniature(): Uint8Array {
+  const types = vec([[0x60, 3, I32, I32, I32, 1, I32], [0x60, 2, I32, I32, 1, I32]]);
+  const imports = vec([[...str('a'), ...str('c'), 0x00, 0], [...str('a'), ...str('b'), 0x00, 1]]);
+  const funcs = vec([[1], [1], [0]]); // f2 sub, f3 mul, f4 run (f0 c, f1 b are imports)
+  const table = vec([[0x70, 0x01, 2, 2]]);
+  const exports = vec([[...str('run'), 0x00, 4], [...str('tbl'), 0x01, 0]]);
+  const elems = vec([[0x00, 0x41, 0, 0x0b, ...vec([[2], [3]])]]);
+  const body = (code: number[]): number[] => [...uleb(code.length + 1), 0x00, ...code];
+  const code = vec([
+    body([0x20, 0, 0x20, 1, 0x6b, 0x0b]),
+    body([0x20, 0, 0x20, 1, 0x6c, 0x0b]),
+    body([0x20, 0, 0x20, 1, 0x20, 2, 0x10, 0, 0x0b]), // call c(i, a, b)
+  ]);
+  return new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, ...sec(1, types), ...sec(2, imports), ...sec(3, funcs),
+    ...sec(4, table), ...sec(7, exports), ...sec(9, elems), ...sec(10, code)]);
+}
+
+const GLUE = 'function Xj(r,G,t){var j=R();try{return l(r)(G,t)}catch(F){if(i(j),!(F instanceof Q))throw F;a(1,0)}}' +
+  'function Yj(r,G){var t=R();try{return l(r)(G,1)}catch(j){if(i(t),!(j instanceof Q))throw j;a(1,0)}}' +
+  'var Z6={b:function(r,G){return`}{`,r+G},c:Xj,d:Yj};function f(){var G={a:Z6},t=A.instantiateWasm;}';
+
+describe('binaryen-invoke build step', () => {
+  it('links an invoke import to a call_indirect on the module\'s own table, now imported', () => {
+    const link = linkInvokes(GLUE, miniature());
+    expect(link.skip).toBeUndefined();
+    expect(link.keys).toEqual(['c']); // d's body passes a constant: not a plain invoke; b is not an invoke
+    expect(link.table).toEqual({ min: 2, max: 2 });
+    const table = new WebAssembly.Table({ element: 'anyfunc', initial: 2, maximum: 2 });
+    const invoke = new WebAssembly.Instance(new WebAssembly.Module(link.invoke), { x86vm: { table } });
+    const inst = new WebAssembly.Instance(new WebAssembly.Module(link.wasm), {
+      a: { c: invoke.exports.c, b: (x: number, y: number) => x + y },
+      x86vm: { table },
+    });
+    const run = inst.exports.run as (i: number, a: number, b: number) => number;
+    expect(run(0, 7, 3)).toBe(4);
+    expect(run(1, 7, 3)).toBe(21);
+    expect(inst.exports.tbl).toBe(table); // the table is re-exported: the glue's table lookups still work
+  });
+
+  it('leaves the binary alone when the glue or the binary is not of the expected shape', () => {
+    expect(linkInvokes('var x=1;', miniature()).skip).toMatch(/import object/);
+    expect(linkInvokes(GLUE.replace('c:Xj', 'c:Wj'), miniature()).skip).toMatch(/no invoke/);
+  });
+
+  it('the hook installs the invoke module before Binaryen\'s instance is created', () => {
+    const src = instantiateHook({ keys: ['c'], table: { min: 2, max: 2 } }, 'read');
+    expect(src).toContain("maximum: 2");
+    expect(src).toContain('["c"]');
+  });
+
+  it('the build\'s vendored Binaryen uses it', () => {
+    const vendor = join(__dirname, '..', '..', 'dist', 'vendor');
+    expect(existsSync(join(vendor, 'binaryen-invoke.wasm'))).toBe(true);
+    const glue = readFileSync(join(vendor, 'binaryen.mjs'), 'utf8');
+    expect(glue).toContain('instantiateWasm:__x86vmInstantiate');
+  });
+});
