@@ -188,13 +188,17 @@ export function linkInvokes(glue, wasm) {
 export function instantiateHook(link, readName) {
   return `// x86vm (scripts/binaryen-invoke.mjs): Binaryen's invoke_* imports are wasm functions of a small
 // module sharing Binaryen's function table, so its internal calls never go through JavaScript.
+// Its memory is exported (binaryenMemory) for src/jit/binaryen-ir.ts.
+let __x86vmMemory = null;
 function __x86vmInstantiate(imports, receive) {
   const table = new WebAssembly.Table({ element: 'anyfunc', initial: ${link.table.min}${link.table.max !== undefined ? `, maximum: ${link.table.max}` : ''} });
   const invoke = new WebAssembly.Instance(new WebAssembly.Module(${readName}(new URL('./binaryen-invoke.wasm', import.meta.url))), { x86vm: { table } });
   for (const k of ${JSON.stringify(link.keys)}) imports.a[k] = invoke.exports[k];
   imports.x86vm = { table };
   const module = new WebAssembly.Module(${readName}(new URL('./binaryen.wasm', import.meta.url)));
-  receive(new WebAssembly.Instance(module, imports), module);
+  const instance = new WebAssembly.Instance(module, imports);
+  __x86vmMemory = Object.values(instance.exports).find((v) => v instanceof WebAssembly.Memory) ?? null;
+  receive(instance, module);
   return {};
 }
 `;

@@ -62,7 +62,8 @@ if (link.skip || calls.length !== 1) {
     new WebAssembly.Module(link.wasm);
     const c = calls[0];
     glue = instantiateHook(link, '__x86vmReadWasm') + glue.slice(0, c.index) +
-      `var ${c[1]}=await ${c[2]}({instantiateWasm:__x86vmInstantiate})` + glue.slice(c.index + c[0].length);
+      `var ${c[1]}=await ${c[2]}({instantiateWasm:__x86vmInstantiate})` + glue.slice(c.index + c[0].length) +
+      '\nexport { __x86vmMemory as binaryenMemory };\n';
     wasm = link.wasm;
     invoke = link.invoke;
     invokeNote = `; ${link.keys.length} invoke imports in wasm`;

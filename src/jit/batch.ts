@@ -4,7 +4,7 @@
  */
 import { MODE_FLAT } from '../cpu/block.js';
 import { UOP_WORDS } from '../cpu/uops.js';
-import { BinaryenEmitter, binaryen, newBlockModule, type ModuleImports } from './binaryen.js';
+import { BinaryenEmitter, newBlockModule, type ModuleImports } from './binaryen.js';
 import { BlockCompiler, callsHelper, constantExits, IMPORTS, N_IMPORTS, regionLayout, T_FN, T_REGION, TYPES, type BlockPlace, type RegionMember } from './codegen.js';
 import { eliminateDeadFlags } from './optimize.js';
 import { assembleModule, WasmWriter } from './wasm.js';
@@ -136,41 +136,41 @@ export class BatchCompiler {
    */
   private binaryenModule(blocks: BatchBlock[], codes: Int32Array[], places: BlockPlace[], regions: number[][], layouts: RegionLayout[], inRegion: Int32Array,
     s: BatchSettings): { bytes: Uint8Array<ArrayBuffer>; t1: number } {
-    const B = binaryen();
     const { module, callees } = newBlockModule({ memoryPages: s.memoryPages, funcs: BLOCK_IMPORTS });
+    const i32 = module.i32;
     try {
-      for (let i = 0; i < blocks.length; i++) callees.push({ name: 'f' + i, params: 2, result: B.i32 });
-      for (let k = 0; k < regions.length; k++) callees.push({ name: 'r' + k, params: 3, result: B.i32 });
-      const params = B.createType([B.i32, B.i32]), params3 = B.createType([B.i32, B.i32, B.i32]);
+      for (let i = 0; i < blocks.length; i++) callees.push({ name: 'f' + i, params: 2, result: i32 });
+      for (let k = 0; k < regions.length; k++) callees.push({ name: 'r' + k, params: 3, result: i32 });
+      const params = module.type([i32, i32]), params3 = module.type([i32, i32, i32]);
       const em = this.emitter;
       const hints: Int8Array[] = [];
       for (let i = 0; i < blocks.length; i++) {
         const b = blocks[i];
         if (inRegion[i] >= 0) {
           const k = inRegion[i] >>> 16, j = inRegion[i] & 0xffff;
-          const call = module.return_call('r' + k, [module.local.get(0, B.i32), module.local.get(1, B.i32), module.i32.const(j)], B.i32);
-          module.addFunction('f' + i, params, B.i32, [], call);
+          const call = module.returnCall('r' + k, [module.localGet(0, i32), module.localGet(1, i32), module.i32Const(j)], i32);
+          module.addFunction('f' + i, params, i32, [], call);
         } else {
-          em.begin(module, callees, [B.i32, B.i32]);
+          em.begin(module, callees, [i32, i32]);
           this.compiler.generate(em, codes[i], b.nInsn, (b.mode >> 3) & 3, places[i]);
           const { body, vars, hints: h } = em.finish(2);
-          module.addFunction('f' + i, params, B.i32, vars, body);
+          module.addFunction('f' + i, params, i32, vars, body);
           hints[i] = h;
         }
         module.addFunctionExport('f' + i, 'f' + i);
       }
       for (let k = 0; k < regions.length; k++) {
-        em.begin(module, callees, [B.i32, B.i32, B.i32]);
+        em.begin(module, callees, [i32, i32, i32]);
         this.compiler.generateRegion(em, members(regions[k], blocks, codes, places), (blocks[regions[k][0]].mode >> 3) & 3, layouts[k]);
         const { body, vars, hints: h } = em.finish(3);
-        module.addFunction('r' + k, params3, B.i32, vars, body);
+        module.addFunction('r' + k, params3, i32, vars, body);
         hints[blocks.length + k] = h;
       }
       const t1 = performance.now();
       if (s.validate && !module.validate()) {
         throw new Error(`bt: Binaryen rejected the module for blocks at ${blocks.map((b) => '0x' + (b.eip >>> 0).toString(16)).join(' ')}`);
       }
-      return { bytes: addBranchHints(module.emitBinary() as Uint8Array<ArrayBuffer>, N_IMPORTS, hints), t1 };
+      return { bytes: addBranchHints(module.emitBinary(), N_IMPORTS, hints), t1 };
     } catch (e) {
       // A C++ exception (an object, not an Error) is not caught inside the vendored Binaryen
       // (scripts/binaryen-invoke.mjs); none is expected from these calls.

@@ -11,6 +11,7 @@
  * batch.ts then adds one function per block to a module from newBlockModule(), and Binaryen
  * validates it (tests) and writes the binary. Binaryen's optimiser is not run: PEERS.md measured it
  * at ~15× the cost of everything else, and the generator already emits what V8's compiler needs.
+ * Expressions are built through Binaryen's C API (binaryen-ir.ts), not binaryen.js's Module wrapper.
  *
  * binaryen.js is an ES module with top-level await, so it is loaded once per process,
  * asynchronously: loadBinaryen() (exported as `ready()` by the library; ≈ 0.1 s from the build's
@@ -23,15 +24,14 @@ import { setFlagsFromString } from 'node:v8';
 import { isMainThread } from 'node:worker_threads';
 import type BinaryenNS from 'binaryen';
 import { DIST_SRC } from '../paths.js';
+import { BinaryenIr, type Ref, type Type } from './binaryen-ir.js';
 import { userFlag } from './v8-flags.js';
 import { I32, I64, Op, type Emitter } from './wasm.js';
 
 type Binaryen = typeof BinaryenNS;
-type Module = BinaryenNS.Module;
-type Ref = number;
-type Type = number;
 
 let lib: Binaryen | null = null;
+let ir: BinaryenIr | null = null;
 let loading: Promise<Binaryen> | null = null;
 let origin: 'vendored' | 'package' | null = null;
 
@@ -93,8 +93,13 @@ export function loadBinaryen(): Promise<void> {
     for (const f of flags.set) setFlagsFromString(f);
     const restore = (): void => { for (const f of flags.restore) setFlagsFromString(f); };
     origin = copy ? 'vendored' : 'package';
-    const load = (copy ? import(copy) : import('binaryen')) as Promise<{ default: Binaryen }>;
-    loading = load.then((m) => { restore(); return (lib = m.default); }, (e: unknown) => { restore(); throw e; });
+    // the vendored copy also exports Binaryen's memory (scripts/binaryen-invoke.mjs), for binaryen-ir.ts
+    const load = (copy ? import(copy) : import('binaryen')) as Promise<{ default: Binaryen; binaryenMemory?: WebAssembly.Memory | null }>;
+    loading = load.then((m) => {
+      restore();
+      ir = new BinaryenIr(m.default, m.binaryenMemory ?? null);
+      return (lib = m.default);
+    }, (e: unknown) => { restore(); throw e; });
   }
   return loading.then(() => undefined);
 }
@@ -106,6 +111,12 @@ export function binaryenOrigin(): 'vendored' | 'package' | null {
 
 export function binaryenLoaded(): boolean {
   return lib !== null;
+}
+
+/** The module builder over the loaded library (binaryen-ir.ts); a clear error if nobody awaited loadBinaryen(). */
+export function binaryenIr(): BinaryenIr {
+  if (ir === null) binaryen();
+  return ir!;
 }
 
 /** The loaded library; a clear error if nobody awaited loadBinaryen(). */
@@ -140,8 +151,7 @@ const MEM = 'mem';
 const NO_HINTS = new Int8Array(0);
 
 export class BinaryenEmitter implements Emitter {
-  private B!: Binaryen;
-  private m!: Module;
+  private ir!: BinaryenIr;
   private callees: Callee[] = [];
   private stack: Ref[] = [];
   private frames: Frame[] = [];
@@ -156,9 +166,8 @@ export class BinaryenEmitter implements Emitter {
   private pendingHint = -1;
 
   /** Start a function body in module `m` with these parameters (locals follow via locals()). */
-  begin(m: Module, callees: Callee[], paramTypes: Type[]): void {
-    this.B = binaryen();
-    this.m = m;
+  begin(ir: BinaryenIr, callees: Callee[], paramTypes: Type[]): void {
+    this.ir = ir;
     this.callees = callees;
     this.stack.length = 0;
     this.localTypes = paramTypes.slice();
@@ -167,7 +176,7 @@ export class BinaryenEmitter implements Emitter {
     this.marks.length = 0;
     this.hints.length = 0;
     this.pendingHint = -1;
-    this.frames = [this.frame(Kind.Block, this.B.none, 0)];
+    this.frames = [this.frame(Kind.Block, ir.none, 0)];
   }
 
   /** The finished body and the declared locals (including the ones added for spills). */
@@ -175,7 +184,7 @@ export class BinaryenEmitter implements Emitter {
     const f = this.frames.pop();
     if (!f || this.frames.length !== 0) throw new Error('binaryen emitter: unbalanced blocks at the end of the function');
     const hints = this.hints.some((h) => h >= 0) ? Int8Array.from(this.hints) : NO_HINTS;
-    return { body: this.m.block(null, f.stmts, this.B.auto), vars: this.localTypes.slice(nParams), hints };
+    return { body: this.ir.block(null, f.stmts, this.ir.auto), vars: this.localTypes.slice(nParams), hints };
   }
 
   private frame(kind: Kind, type: Type, cond: Ref): Frame {
@@ -209,108 +218,72 @@ export class BinaryenEmitter implements Emitter {
    * comes next (a statement, a nested block) must run after them, as in the stack order.
    */
   private spill(): void {
-    const f = this.top(), B = this.B, m = this.m, st = this.stack;
+    const f = this.top(), ir = this.ir, st = this.stack;
     for (let k = f.base; k < st.length; k++) {
       const v = st[k];
-      if (B.getExpressionId(v) === B.ConstId) continue;
-      const t = B.getExpressionType(v);
+      if (ir.isConst(v)) continue;
+      const t = ir.typeOf(v);
       const l = this.localTypes.length;
       this.localTypes.push(t);
-      f.stmts.push(m.local.set(l, v));
-      st[k] = m.local.get(l, t);
+      f.stmts.push(ir.localSet(l, v));
+      st[k] = ir.localGet(l, t);
     }
   }
 
-  private valType(t: number): Type { return t === I32 ? this.B.i32 : t === I64 ? this.B.i64 : this.B.none; }
+  private valType(t: number): Type { return t === I32 ? this.ir.i32 : t === I64 ? this.ir.i64 : this.ir.none; }
 
   // ---------------------------------------------------------------- Emitter
 
-  i32(v: number): void { this.push(this.m.i32.const(v | 0)); }
-  i64(v: number): void { this.push(this.m.i64.const(BigInt(v | 0))); }
-  get(l: number): void { this.push(this.m.local.get(l, this.localTypes[l])); }
-  set(l: number): void { this.stmt(this.m.local.set(l, this.pop())); }
-  tee(l: number): void { this.push(this.m.local.tee(l, this.pop(), this.localTypes[l])); }
+  i32(v: number): void { this.push(this.ir.i32Const(v)); }
+  i64(v: number): void { this.push(this.ir.i64Const(v)); }
+  get(l: number): void { this.push(this.ir.localGet(l, this.localTypes[l])); }
+  set(l: number): void { this.stmt(this.ir.localSet(l, this.pop())); }
+  tee(l: number): void { this.push(this.ir.localTee(l, this.pop(), this.localTypes[l])); }
   load32(addr: number): void { this.i32(0); this.mem(Op.i32_load, 2, addr); }
 
   mem(o: number, align: number, offset: number): void {
-    const m = this.m, a = 1 << align;
+    const ir = this.ir, a = 1 << align;
     switch (o) {
-      case Op.i32_load: this.push(m.i32.load(offset, a, this.pop(), MEM)); return;
-      case Op.i64_load: this.push(m.i64.load(offset, a, this.pop(), MEM)); return;
-      case Op.i32_load8_u: this.push(m.i32.load8_u(offset, a, this.pop(), MEM)); return;
-      case Op.i32_load16_u: this.push(m.i32.load16_u(offset, a, this.pop(), MEM)); return;
+      case Op.i32_load: this.push(ir.load(4, offset, a, ir.i32, this.pop())); return;
+      case Op.i64_load: this.push(ir.load(8, offset, a, ir.i64, this.pop())); return;
+      case Op.i32_load8_u: this.push(ir.load(1, offset, a, ir.i32, this.pop())); return;
+      case Op.i32_load16_u: this.push(ir.load(2, offset, a, ir.i32, this.pop())); return;
     }
     const v = this.pop(), p = this.pop();
     switch (o) {
-      case Op.i32_store: this.stmt(m.i32.store(offset, a, p, v, MEM)); return;
-      case Op.i64_store: this.stmt(m.i64.store(offset, a, p, v, MEM)); return;
-      case Op.i32_store8: this.stmt(m.i32.store8(offset, a, p, v, MEM)); return;
-      case Op.i32_store16: this.stmt(m.i32.store16(offset, a, p, v, MEM)); return;
+      case Op.i32_store: this.stmt(ir.store(4, offset, a, p, v, ir.i32)); return;
+      case Op.i64_store: this.stmt(ir.store(8, offset, a, p, v, ir.i64)); return;
+      case Op.i32_store8: this.stmt(ir.store(1, offset, a, p, v, ir.i32)); return;
+      case Op.i32_store16: this.stmt(ir.store(2, offset, a, p, v, ir.i32)); return;
     }
     throw new Error(`binaryen emitter: memory opcode 0x${o.toString(16)}`);
   }
 
   op(o: number): void {
-    const m = this.m, i32 = m.i32, i64 = m.i64;
+    const ir = this.ir;
     switch (o) {
-      case Op.unreachable: this.stmt(m.unreachable()); this.dead = true; return;
-      case Op.return: this.stmt(m.return(this.pop())); this.dead = true; return;
-      case Op.drop: this.stmt(m.drop(this.pop())); return;
-      case Op.select: { const c = this.pop(), b = this.pop(), a = this.pop(); this.push(m.select(c, a, b)); return; }
-      // unary
-      case Op.i32_eqz: this.push(i32.eqz(this.pop())); return;
-      case Op.i32_clz: this.push(i32.clz(this.pop())); return;
-      case Op.i32_ctz: this.push(i32.ctz(this.pop())); return;
-      case Op.i32_popcnt: this.push(i32.popcnt(this.pop())); return;
-      case Op.i32_extend8_s: this.push(i32.extend8_s(this.pop())); return;
-      case Op.i32_extend16_s: this.push(i32.extend16_s(this.pop())); return;
-      case Op.i32_wrap_i64: this.push(i32.wrap(this.pop())); return;
-      case Op.i64_extend_i32_s: this.push(i64.extend_s(this.pop())); return;
-      case Op.i64_extend_i32_u: this.push(i64.extend_u(this.pop())); return;
+      case Op.unreachable: this.stmt(ir.unreachable()); this.dead = true; return;
+      case Op.return: this.stmt(ir.return_(this.pop())); this.dead = true; return;
+      case Op.drop: this.stmt(ir.drop(this.pop())); return;
+      case Op.select: { const c = this.pop(), b = this.pop(), a = this.pop(); this.push(ir.select(c, a, b)); return; }
     }
+    const u = ir.unaryOp(o);
+    if (u >= 0) { this.push(ir.unaryExpr(u, this.pop())); return; }
+    const bin = ir.binaryOp(o);
+    if (bin < 0) throw new Error(`binaryen emitter: opcode 0x${o.toString(16)}`);
     const b = this.pop(), a = this.pop();
-    let e: Ref;
-    switch (o) {
-      case Op.i32_eq: e = i32.eq(a, b); break;
-      case Op.i32_ne: e = i32.ne(a, b); break;
-      case Op.i32_lt_s: e = i32.lt_s(a, b); break;
-      case Op.i32_lt_u: e = i32.lt_u(a, b); break;
-      case Op.i32_gt_s: e = i32.gt_s(a, b); break;
-      case Op.i32_gt_u: e = i32.gt_u(a, b); break;
-      case Op.i32_le_s: e = i32.le_s(a, b); break;
-      case Op.i32_le_u: e = i32.le_u(a, b); break;
-      case Op.i32_ge_s: e = i32.ge_s(a, b); break;
-      case Op.i32_ge_u: e = i32.ge_u(a, b); break;
-      case Op.i32_add: e = i32.add(a, b); break;
-      case Op.i32_sub: e = i32.sub(a, b); break;
-      case Op.i32_mul: e = i32.mul(a, b); break;
-      case Op.i32_div_u: e = i32.div_u(a, b); break;
-      case Op.i32_and: e = i32.and(a, b); break;
-      case Op.i32_or: e = i32.or(a, b); break;
-      case Op.i32_xor: e = i32.xor(a, b); break;
-      case Op.i32_shl: e = i32.shl(a, b); break;
-      case Op.i32_shr_s: e = i32.shr_s(a, b); break;
-      case Op.i32_shr_u: e = i32.shr_u(a, b); break;
-      case Op.i32_rotl: e = i32.rotl(a, b); break;
-      case Op.i32_rotr: e = i32.rotr(a, b); break;
-      case Op.i64_gt_u: e = i64.gt_u(a, b); break;
-      case Op.i64_add: e = i64.add(a, b); break;
-      case Op.i64_mul: e = i64.mul(a, b); break;
-      case Op.i64_shr_u: e = i64.shr_u(a, b); break;
-      default: throw new Error(`binaryen emitter: opcode 0x${o.toString(16)}`);
-    }
-    this.push(e);
+    this.push(ir.binaryExpr(bin, a, b));
   }
 
   call(f: number): void {
     const c = this.callees[f];
-    const e = this.m.call(c.name, this.pops(c.params), c.result);
-    if (c.result === this.B.none) this.stmt(e); else this.push(e);
+    const e = this.ir.call(c.name, this.pops(c.params), c.result);
+    if (c.result === this.ir.none) this.stmt(e); else this.push(e);
   }
 
   returnCall(f: number): void {
     const c = this.callees[f];
-    this.stmt(this.m.return_call(c.name, this.pops(c.params), c.result));
+    this.stmt(this.ir.returnCall(c.name, this.pops(c.params), c.result));
     this.dead = true;
   }
 
@@ -333,7 +306,7 @@ export class BinaryenEmitter implements Emitter {
   private children(f: Frame): Ref[] {
     const n = this.stack.length - f.base;
     const children = f.stmts;
-    if (f.type !== this.B.none && n > 0) children.push(this.stack[this.stack.length - 1]);
+    if (f.type !== this.ir.none && n > 0) children.push(this.stack[this.stack.length - 1]);
     else if (n > 0 && !this.dead) throw new Error('binaryen emitter: value left on the stack at the end of a void block');
     this.stack.length = f.base;
     this.dead = false;
@@ -341,12 +314,12 @@ export class BinaryenEmitter implements Emitter {
   }
 
   /** Binaryen block type of a frame (void blocks are inferred: they may end in br/return). */
-  private blockType(f: Frame): Type { return f.type === this.B.none ? this.B.auto : f.type; }
+  private blockType(f: Frame): Type { return f.type === this.ir.none ? this.ir.auto : f.type; }
 
   /** Close the current arm of an `if`: its statements (and value) as one expression. */
   private arm(f: Frame): Ref {
     const children = this.children(f);
-    return children.length === 1 && f.type === this.B.none ? children[0] : this.m.block(null, children, this.blockType(f));
+    return children.length === 1 && f.type === this.ir.none ? children[0] : this.ir.block(null, children, this.blockType(f));
   }
 
   else_(): void {
@@ -360,35 +333,35 @@ export class BinaryenEmitter implements Emitter {
   end(): void {
     const f = this.top();
     if (this.frames.length <= 1) throw new Error('binaryen emitter: end without a block');
-    const m = this.m, B = this.B;
+    const ir = this.ir;
     let e: Ref;
     if (f.kind === Kind.If) {
       const last = this.arm(f);
-      e = f.inElse ? m.if(f.cond, f.thenArm, last) : m.if(f.cond, last);
-      if (f.targeted) e = m.block(f.name, [e], this.blockType(f));
+      e = f.inElse ? ir.if_(f.cond, f.thenArm, last) : ir.if_(f.cond, last, 0);
+      if (f.targeted) e = ir.block(f.name, [e], this.blockType(f));
     } else {
       const children = this.children(f);
-      e = f.kind === Kind.Loop ? m.loop(f.name, m.block(null, children, this.blockType(f))) : m.block(f.name, children, this.blockType(f));
+      e = f.kind === Kind.Loop ? ir.loop(f.name, ir.block(null, children, this.blockType(f))) : ir.block(f.name, children, this.blockType(f));
     }
     this.frames.pop();
-    if (f.type === B.none) this.stmt(e); else this.push(e);
+    if (f.type === ir.none) this.stmt(e); else this.push(e);
   }
 
   br(label: number): void {
     const t = this.frames[label];
     t.targeted = true;
-    const value = t.type !== this.B.none && t.kind !== Kind.Loop ? this.pop() : undefined;
-    this.stmt(this.m.br(t.name, undefined, value));
+    const value = t.type !== this.ir.none && t.kind !== Kind.Loop ? this.pop() : 0;
+    this.stmt(this.ir.br(t.name, 0, value));
     this.dead = true;
   }
 
   brIf(label: number): void {
     const t = this.frames[label];
-    if (t.type !== this.B.none && t.kind !== Kind.Loop) throw new Error('binaryen emitter: br_if with a value');
+    if (t.type !== this.ir.none && t.kind !== Kind.Loop) throw new Error('binaryen emitter: br_if with a value');
     this.takeHint();
     t.targeted = true;
     const c = this.pop();
-    this.stmt(this.m.br(t.name, c));
+    this.stmt(this.ir.br(t.name, c, 0));
   }
 
   brTable(labels: number[], def: number): void {
@@ -396,14 +369,14 @@ export class BinaryenEmitter implements Emitter {
     const d = this.frames[def];
     d.targeted = true;
     const c = this.pop();
-    this.stmt(this.m.switch(names, d.name, c));
+    this.stmt(this.ir.switch_(names, d.name, c));
     this.dead = true;
   }
 
   endFunction(): void { /* finish() closes the body */ }
 
   locals(n: number): void {
-    for (let k = 0; k < n; k++) this.localTypes.push(this.B.i32);
+    for (let k = 0; k < n; k++) this.localTypes.push(this.ir.i32);
   }
 
   mark(): number {
@@ -426,18 +399,15 @@ export class BinaryenEmitter implements Emitter {
 export interface ModuleImports { memoryPages: number; funcs: { name: string; params: number[]; results: number[] }[] }
 
 /** Create a module that imports the shared memory and `imports.funcs`; returns it with the callee list for them. */
-export function newBlockModule(imports: ModuleImports): { module: Module; callees: Callee[] } {
-  const B = binaryen();
-  const m = new B.Module();
-  m.setFeatures(B.Features.MVP | B.Features.SignExt | B.Features.TailCall | B.Features.Atomics);
-  m.setMemory(imports.memoryPages, imports.memoryPages, null, [], true, false, MEM);
-  m.addMemoryImport(MEM, 'env', 'mem', true);
-  const ty = (ts: number[]): Type => B.createType(ts.map((t) => (t === I64 ? B.i64 : B.i32)));
+export function newBlockModule(imports: ModuleImports): { module: BinaryenIr; callees: Callee[] } {
+  const B = binaryen(), ir = binaryenIr();
+  ir.open(B.Features.MVP | B.Features.SignExt | B.Features.TailCall | B.Features.Atomics, imports.memoryPages, 'env', MEM);
   const callees: Callee[] = [];
   for (const f of imports.funcs) {
-    const result = f.results.length ? ty(f.results) : B.none;
-    m.addFunctionImport(f.name, 'env', f.name, ty(f.params), result);
+    const ts = (list: number[]): Type[] => list.map((t) => (t === I64 ? ir.i64 : ir.i32));
+    const result = ir.type(ts(f.results));
+    ir.addFunctionImport(f.name, 'env', f.name, ir.type(ts(f.params)), result);
     callees.push({ name: f.name, params: f.params.length, result });
   }
-  return { module: m, callees };
+  return { module: ir, callees };
 }

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { runLockstep } from '../../src/jit/lockstep.js';
-import { binaryen, BinaryenEmitter, newBlockModule } from '../../src/jit/binaryen.js';
+import { BinaryenEmitter, newBlockModule } from '../../src/jit/binaryen.js';
 import { I32, type Emitter } from '../../src/jit/wasm.js';
 
 // wasm opcodes (spec §5.4; wasm.ts Op is a const enum, which the test transpiler cannot inline)
@@ -16,7 +16,6 @@ import { bt, EAGER, guestElf, guestNames } from './util.js';
 
 /** Build `f() -> i32` from `body` with the emitter (one i32 local), instantiate it over a fresh shared memory. */
 function compileFn(body: (w: Emitter) => void, imports: Record<string, (...a: number[]) => number | void> = {}): { f: () => number; mem: Int32Array } {
-  const B = binaryen();
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
   const names = Object.keys(imports);
   const { module, callees } = newBlockModule({ memoryPages: 1, funcs: names.map((name) => ({ name, params: [I32], results: [I32] })) });
@@ -26,10 +25,10 @@ function compileFn(body: (w: Emitter) => void, imports: Record<string, (...a: nu
   body(em);
   em.endFunction();
   const { body: expr, vars } = em.finish(0);
-  module.addFunction('f', B.none, B.i32, vars, expr);
+  module.addFunction('f', module.none, module.i32, vars, expr);
   module.addFunctionExport('f', 'f');
-  expect(module.validate()).toBe(1);
-  const bytes = module.emitBinary() as Uint8Array<ArrayBuffer>;
+  expect(module.validate()).toBe(true);
+  const bytes = module.emitBinary();
   module.dispose();
   const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { mem: memory, ...imports } });
   return { f: inst.exports.f as () => number, mem: new Int32Array(memory.buffer) };
