@@ -61,4 +61,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 // process.exit, not exitCode: Node would otherwise wait for V8's background compile jobs (≈ 0.1 s), as the CLI does not.
-process.exit(await main(process.argv.slice(2)));
+main(process.argv.slice(2)).then((code) => process.exit(code), (e: unknown) => {
+  process.stderr.write(`x86vm-host: ${e instanceof Error ? e.stack : String(e)}\n`);
+  process.exit(104);
+});

@@ -3,7 +3,8 @@
  * a guest's debug-exit code becomes the process exit code. Runs the built CLI (npm run build).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -80,6 +81,52 @@ describe('x86vm CLI', () => {
     expect(r.stdout).toContain('binaryen vendored');
     expect(r.stdout).toContain('worker ready');
     expect(r.status).toBe(0);
+  });
+
+  it('starts from the V8 code cache the build trained, and runs the same without it', () => {
+    // the cache built by scripts/code-cache.mjs (test/setup trains it, as `npm run build` does)
+    const report = (cli: string): { status: number | null; stdout: string; stderr: string } => {
+      const r = spawnSync(process.execPath, [cli, 'run', HELLO], { encoding: 'latin1', timeout: 120_000, env: { ...process.env, X86VM_CODE_CACHE_REPORT: '1' } });
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    };
+    const r = report(CLI);
+    expect(r.stderr).toContain('x86vm: code cache used');
+    expect(r.stdout).toContain('Hello');
+    expect(r.status).toBe(1);
+  });
+
+  it('the code-cache loader: trains a cache, uses it, and compiles from source when it is stale, corrupt or missing', () => {
+    const loader = join(__dirname, '..', 'dist', 'src', 'x86vm-code-cache.mjs');
+    const body = join(dir, 'body.cjs'), cache = join(dir, 'body.code-cache');
+    // a body sees require, module, import.meta.url (__x86vmUrl) and the loader's import()
+    const src = (n: number): string => `const os = require('node:os');
+      __x86vmImport('node:path').then((p) => { console.log('body ${n}', typeof os.cpus, p.basename(new URL(__x86vmUrl).pathname)); });`;
+    const start = (env: Record<string, string>): { stdout: string; stderr: string } => {
+      const main = join(dir, 'main.mjs');
+      writeFileSync(main, `import { runBundle } from ${JSON.stringify(loader)};
+        runBundle(new URL(${JSON.stringify('file://' + body)}), new URL(${JSON.stringify('file://' + cache)}));`);
+      const r = spawnSync(process.execPath, [main], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
+      return { stdout: r.stdout, stderr: r.stderr };
+    };
+    writeFileSync(body, src(1));
+    expect(start({ X86VM_CODE_CACHE_REPORT: '1' })).toEqual({ stdout: 'body 1 function body.cjs\n', stderr: 'x86vm: code cache absent\n' });
+    start({ X86VM_CODE_CACHE_WRITE: '1' });
+    expect(existsSync(cache)).toBe(true);
+    expect(start({ X86VM_CODE_CACHE_REPORT: '1' }).stderr).toBe('x86vm: code cache used\n');
+    writeFileSync(body, src(22)); // another length: V8 rejects the old cache (same length: see the next test)
+    expect(start({ X86VM_CODE_CACHE_REPORT: '1' })).toEqual({ stdout: 'body 22 function body.cjs\n', stderr: 'x86vm: code cache rejected\n' });
+    writeFileSync(cache, Buffer.from('not a code cache'));
+    expect(start({ X86VM_CODE_CACHE_REPORT: '1' })).toEqual({ stdout: 'body 22 function body.cjs\n', stderr: 'x86vm: code cache rejected\n' });
+  });
+
+  it('the build names each code cache after its body\'s content (V8 checks only the length)', () => {
+    for (const name of ['x86vm-cli', 'x86vm-bench-host']) {
+      const src = join(__dirname, '..', 'dist', 'src');
+      const entry = readFileSync(join(src, `${name}.mjs`), 'utf8');
+      const hash = createHash('sha256').update(readFileSync(join(src, `${name}-body.cjs`))).digest('hex').slice(0, 16);
+      expect(entry).toContain(`./${name}.${hash}.code-cache`);
+      expect(existsSync(join(src, `${name}.${hash}.code-cache`))).toBe(true);
+    }
   });
 
   it('rejects a missing image with one line', () => {

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { isMainThread } from 'node:worker_threads';
 import type BinaryenNS from 'binaryen';
+import { dynamicImport } from '../dynamic-import.js';
 import { DIST_SRC } from '../paths.js';
 import { BinaryenIr, type Ref, type Type } from './binaryen-ir.js';
 import { userFlag } from './v8-flags.js';
@@ -94,7 +95,7 @@ export function loadBinaryen(): Promise<void> {
     const restore = (): void => { for (const f of flags.restore) setFlagsFromString(f); };
     origin = copy ? 'vendored' : 'package';
     // the vendored copy also exports Binaryen's memory (scripts/binaryen-invoke.mjs), for binaryen-ir.ts
-    const load = (copy ? import(copy) : import('binaryen')) as Promise<{ default: Binaryen; binaryenMemory?: WebAssembly.Memory | null }>;
+    const load = dynamicImport(copy ?? 'binaryen') as Promise<{ default: Binaryen; binaryenMemory?: WebAssembly.Memory | null }>;
     loading = load.then((m) => {
       restore();
       ir = new BinaryenIr(m.default, m.binaryenMemory ?? null);

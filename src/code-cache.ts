@@ -1,0 +1,58 @@
+/**
+ * Start the command line (and the benchmark harness's host) from V8's code cache.
+ *
+ * Node 20 compiles an ES module from source at every start: parsing ≈ 0.5 MB of bundled JavaScript
+ * and then compiling each function to bytecode when it first runs cost ≈ 30 ms of a 0.2 s
+ * `x86vm run` (measured: hello.elf 217 → 186 ms). So the build (scripts/bundle.mjs) also writes
+ * each of these programs as one CommonJS-style body, and this loader runs it as a `vm.Script` with
+ * the cached data a training run left (scripts/code-cache.mjs): V8 then deserializes the bytecode
+ * of every function that run compiled instead of compiling it again.
+ *
+ * V8 checks the cache against its own version, its flags and the source's length, and compiles
+ * from source when any differ (a newer Node, a user's V8 flag): slower, never wrong. It does not
+ * check the source's content, so the build names each cache after its body's hash (bundle.mjs):
+ * a cache of an older body is never found.
+ *
+ *   X86VM_CODE_CACHE_WRITE=1   write the cache at exit (the training run)
+ *   X86VM_CODE_CACHE_REPORT=1  say on stderr whether the cache was used, rejected or absent
+ */
+import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
+import vm from 'node:vm';
+
+/**
+ * V8 flags the program sets for the rest of the process (src/jit/branch-hints.ts): set back before
+ * the cache is written, so that its flag hash is the one a fresh process has. (Binaryen's load sets
+ * and restores its own.) The training script checks that the next start uses the cache.
+ */
+const PROCESS_FLAGS_OFF = ['--no-experimental-wasm-branch-hinting'];
+
+/** The body's wrapper: what a CommonJS module sees, plus import.meta.url and import() of the real module. */
+const HEAD = '(function (require, module, exports, __filename, __dirname, __x86vmUrl, __x86vmImport) {';
+const TAIL = '\n})';
+
+export function runBundle(body: URL, cache: URL): void {
+  const require = createRequire(body);
+  const fs = require('node:fs') as typeof import('node:fs');
+  const path = require('node:path') as typeof import('node:path');
+  const file = decodeURIComponent(body.pathname);
+  const write = process.env.X86VM_CODE_CACHE_WRITE === '1';
+  let cachedData: Buffer | undefined;
+  if (!write) {
+    try { cachedData = fs.readFileSync(cache); } catch { /* none yet: compile from source */ }
+  }
+  const source = fs.readFileSync(body, 'utf8').replace(/^#!.*/, '');
+  const script = new vm.Script(HEAD + source + TAIL, { filename: file, cachedData });
+  if (process.env.X86VM_CODE_CACHE_REPORT === '1') {
+    process.stderr.write(`x86vm: code cache ${cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used'}\n`);
+  }
+  if (write) {
+    process.once('exit', () => {
+      for (const f of PROCESS_FLAGS_OFF) setFlagsFromString(f);
+      fs.writeFileSync(cache, script.createCachedData());
+    });
+  }
+  const run = script.runInThisContext() as (...args: unknown[]) => void;
+  const module = { exports: {} };
+  run(require, module, module.exports, file, path.dirname(file), body.href, (specifier: string) => import(specifier));
+}
