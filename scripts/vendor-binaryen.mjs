@@ -9,10 +9,12 @@
  * expected (another version), nothing is written and the translator loads the package itself
  * (src/jit/binaryen.ts) — slower start-up, same behaviour.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { apiExports, dropExports, recordingGlue, unusedApi } from './binaryen-exports.mjs';
 import { instantiateHook, linkInvokes } from './binaryen-invoke.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -71,11 +73,58 @@ if (link.skip || calls.length !== 1) {
     invokeNote = `; invoke imports left in JavaScript (rewritten binary does not compile: ${e.message})`;
   }
 }
-glue = `import { readFileSync as __x86vmReadWasm } from 'node:fs';\n` + glue;
+// fs through require: an ES import of node:fs builds its module facade, which loads fs streams (≈ 3 ms)
+glue = `import { createRequire as __x86vmRequire } from 'node:module';
+const { readFileSync: __x86vmReadWasm } = __x86vmRequire(import.meta.url)('node:fs');\n` + glue;
 mkdirSync(out, { recursive: true });
 writeFileSync(join(out, 'binaryen.wasm'), wasm);
 rmSync(join(out, 'binaryen-invoke.wasm'), { force: true });
 if (invoke) writeFileSync(join(out, 'binaryen-invoke.wasm'), invoke);
 writeFileSync(join(out, 'binaryen.mjs'), glue);
 writeFileSync(join(out, 'binaryen.json'), JSON.stringify({ version }) + '\n');
-console.log(`vendor-binaryen: binaryen ${version}: ${(wasm.length / 1e6).toFixed(1)} MB wasm + ${(glue.length / 1e3).toFixed(0)} KB glue in dist/vendor/${invokeNote}`);
+const exportsNote = invoke ? await dropUnusedExports() : '';
+console.log(`vendor-binaryen: binaryen ${version}: ${(wasm.length / 1e6).toFixed(1)} MB wasm + ${(glue.length / 1e3).toFixed(0)} KB glue in dist/vendor/${invokeNote}${exportsNote}`);
+
+/**
+ * Drop the C API exports nothing calls (binaryen-exports.mjs): record what the glue calls while it
+ * loads, keep that and the translator's C_API, then check in a fresh process that the translator
+ * still builds, validates and writes a module; else keep every export.
+ */
+async function dropUnusedExports() {
+  const ir = join(root, 'dist', 'src', 'jit', 'binaryen-ir.js');
+  if (!existsSync(ir)) return '; all exports kept (dist/src/jit/binaryen-ir.js not built: run tsc first)';
+  const { C_API } = await import(pathToFileURL(ir).href);
+  const training = recordingGlue(glue);
+  if (!training) return '; all exports kept (hook not found)';
+  const trainFile = join(out, 'binaryen-train.mjs');
+  writeFileSync(trainFile, training);
+  const called = (globalThis[Symbol.for('x86vm.binaryen.calls')] = new Set());
+  try {
+    await import(pathToFileURL(trainFile).href);
+  } finally {
+    rmSync(trainFile, { force: true });
+  }
+  const drop = unusedApi(apiExports(glue), called, C_API);
+  const stripped = dropExports(wasm, drop);
+  writeFileSync(join(out, 'binaryen.wasm'), stripped.wasm);
+  const check = spawnSync(process.execPath, ['--input-type=module', '-e', `
+    const { loadBinaryen, binaryenIr, binaryenOrigin, newBlockModule, BinaryenEmitter } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'src', 'jit', 'binaryen.js')).href)});
+    await loadBinaryen();
+    if (binaryenOrigin() !== 'vendored') throw new Error('not the vendored copy');
+    const { module: ir } = newBlockModule({ memoryPages: 1, funcs: [{ name: 'h', params: [0x7f], results: [0x7f] }] });
+    const e = ir.block('L', [ir.localSet(0, ir.binaryExpr(ir.binaryOp(0x6a), ir.load(4, 8, 4, ir.i32, ir.i32Const(0)), ir.i64Const(1) && ir.i32Const(2))),
+      ir.store(1, 0, 1, ir.i32Const(0), ir.localGet(0, ir.i32), ir.i32), ir.br('L', ir.unaryExpr(ir.unaryOp(0x45), ir.localGet(0, ir.i32)), 0),
+      ir.drop(ir.call('h', [ir.localGet(0, ir.i32)], ir.i32)), ir.switch_(['L'], 'L', ir.i32Const(0))], ir.none);
+    ir.addFunction('f', ir.none, ir.none, [ir.i32], ir.block(null, [ir.loop('M', e), ir.if_(ir.i32Const(1), ir.unreachable(), 0)], ir.auto));
+    ir.addFunctionExport('f', 'f');
+    if (!ir.validate()) throw new Error('invalid');
+    new WebAssembly.Module(ir.emitBinary());
+    ir.dispose();
+    void BinaryenEmitter;
+  `], { encoding: 'utf8', timeout: 60_000 });
+  if (check.status !== 0) {
+    writeFileSync(join(out, 'binaryen.wasm'), wasm);
+    return `; all exports kept (check failed: ${(check.stderr || '').trim().split('\n').slice(-1)[0]})`;
+  }
+  return `; ${stripped.dropped} unused C API exports dropped (${stripped.kept} kept)`;
+}

@@ -66,6 +66,21 @@ class HelperHeap implements Heap {
   }
 }
 
+/**
+ * Every C function this file calls. The build's copy of Binaryen keeps, of the C API, only these
+ * and the ones its glue calls while loading (scripts/binaryen-exports.mjs): fewer exports make
+ * instantiating it cheaper.
+ */
+export const C_API = [
+  '_BinaryenLiteralInt32', '_BinaryenLiteralInt64', '_BinaryenConst', '_BinaryenLocalGet', '_BinaryenLocalSet', '_BinaryenLocalTee',
+  '_BinaryenLoad', '_BinaryenStore', '_BinaryenUnary', '_BinaryenBinary', '_BinaryenSelect', '_BinaryenDrop', '_BinaryenReturn',
+  '_BinaryenUnreachable', '_BinaryenCall', '_BinaryenReturnCall', '_BinaryenBlock', '_BinaryenIf', '_BinaryenLoop', '_BinaryenBreak',
+  '_BinaryenSwitch', '_BinaryenExpressionGetId', '_BinaryenExpressionGetType',
+  '_BinaryenModuleCreate', '_BinaryenModuleDispose', '_BinaryenModuleSetFeatures', '_BinaryenSetMemory', '_BinaryenAddMemoryImport',
+  '_BinaryenAddFunctionImport', '_BinaryenAddFunction', '_BinaryenAddFunctionExport', '_BinaryenModuleValidate',
+  '_BinaryenModuleAllocateAndWrite', '_BinaryenTypeCreate', '_BinaryenSizeofLiteral', '_BinaryenSizeofAllocateAndWriteResult',
+] as const;
+
 /** Wasm opcode (wasm.ts Op) → Binaryen operator, for the unary and binary operators the translator emits. */
 const UNARY: [number, string][] = [
   [Op.i32_eqz, 'EqZInt32'], [Op.i32_clz, 'ClzInt32'], [Op.i32_ctz, 'CtzInt32'], [Op.i32_popcnt, 'PopcntInt32'],
@@ -124,6 +139,7 @@ export class BinaryenIr {
       if (typeof f !== 'function') throw new Error(`bt: Binaryen has no C function ${name} (binaryen.js version mismatch?)`);
       return f;
     };
+    for (const name of C_API) fn(name);
     this.cLiteralInt32 = fn('_BinaryenLiteralInt32');
     this.cLiteralInt64 = fn('_BinaryenLiteralInt64') as unknown as (out: number, v: bigint) => number;
     this.cConst = fn('_BinaryenConst');
@@ -136,9 +152,7 @@ export class BinaryenIr {
     this.cBlock = fn('_BinaryenBlock'); this.cIf = fn('_BinaryenIf'); this.cLoop = fn('_BinaryenLoop');
     this.cBreak = fn('_BinaryenBreak'); this.cSwitch = fn('_BinaryenSwitch');
     this.cGetId = fn('_BinaryenExpressionGetId'); this.cGetType = fn('_BinaryenExpressionGetType');
-    for (const name of ['_BinaryenModuleCreate', '_BinaryenModuleDispose', '_BinaryenModuleSetFeatures', '_BinaryenSetMemory',
-      '_BinaryenAddMemoryImport', '_BinaryenAddFunctionImport', '_BinaryenAddFunction', '_BinaryenAddFunctionExport',
-      '_BinaryenModuleValidate', '_BinaryenModuleAllocateAndWrite', '_BinaryenTypeCreate', '_malloc', '_free']) fn(name);
+    fn('_malloc'); fn('_free');
     const ops = lib as unknown as Record<string, number>;
     for (const [o, name] of UNARY) this.unary[o] = ops[name];
     for (const [o, name] of BINARY) this.binary[o] = ops[name];

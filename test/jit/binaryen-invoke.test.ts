@@ -77,3 +77,28 @@ describe('binaryen-invoke build step', () => {
     expect(glue).toContain('instantiateWasm:__x86vmInstantiate');
   });
 });
+
+describe('binaryen-exports build step', () => {
+  it('finds the glue\'s C API exports, drops the unused ones, keeps what was called and what the translator needs', async () => {
+    // @ts-expect-error a plain .mjs build script (no types)
+    const ex = await import('../../scripts/binaryen-exports.mjs');
+    const glue = 'A._BinaryenA=j.a,A._BinaryenB=j.b,A._RelooperC=j.c,A._malloc=j.m,A.__i32_load=j.l;';
+    const api = ex.apiExports(glue) as Map<string, string>;
+    expect([...api]).toEqual([['_BinaryenA', 'a'], ['_BinaryenB', 'b'], ['_RelooperC', 'c']]);
+    const drop = ex.unusedApi(api, new Set(['b']), ['_BinaryenA']) as Set<string>;
+    expect([...drop]).toEqual(['c']);
+    expect(() => ex.unusedApi(api, new Set(), ['_BinaryenZ'])).toThrow(/no _BinaryenZ/);
+    // miniature(): exports run (function) and tbl (table); dropping "run" keeps the table
+    const r = ex.dropExports(miniature(), new Set(['run', 'tbl']));
+    expect(r).toMatchObject({ dropped: 1, kept: 1 });
+    const names = WebAssembly.Module.exports(new WebAssembly.Module(r.wasm)).map((e) => e.name);
+    expect(names).toEqual(['tbl']);
+  });
+
+  it('the build\'s vendored Binaryen exports a fraction of the C API', () => {
+    const vendor = join(__dirname, '..', '..', 'dist', 'vendor');
+    const n = WebAssembly.Module.exports(new WebAssembly.Module(readFileSync(join(vendor, 'binaryen.wasm')))).length;
+    expect(n).toBeLessThan(1000); // the package's binary: ≈ 1,480
+    expect(n).toBeGreaterThan(40);
+  });
+});
