@@ -38,7 +38,7 @@ import { exitRecordShape, sameShape, type RecordShape, type Sym } from './flag-h
 import { CC_ADC, CC_ADD, CC_DEC, CC_INC, CC_KIND_MASK, CC_LOGIC, CC_SBB, CC_SUB } from '../cpu/flags.js';
 import {
   F_ARITH, F_CF, F_FIXED, RT_KIND_MASK, S_CC_MASK, S_CC_OP, S_CC_RES, S_CC_SRC1, S_CC_SRC2, S_EFLAGS, S_EIP,
-  S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_ATTN, RT_CUR_FN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_REGION, RT_DONE_ENTRY, RT_DONE_SYNCED, RT_LOOP_BUDGET, RT_ICACHE, RT_ICACHE_ENTRY, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
+  S_INSN_EIP, S_SMC_HIT, S_ICOUNT_LO, RT_ATTN, RT_CUR_FN, RT_CHAIN, RT_CHAIN_ENTRY, RT_CHAIN_HITS, RT_CHAIN_REGION, RT_DONE_ENTRY, RT_DONE_SYNCED, RT_LOOP_BUDGET, RT_ICACHE, RT_ICACHE_ENTRY, SEG_BASE, SEG_HI, SEG_LO, SEG_NONE, SEG_SS, STATE_BASE, TLB_BASE, TLB_READ_SUP, TLB_READ_USER,
   TLB_WRITE_SUP, TLB_WRITE_USER, TLB_CODE_WRITE_SUP, TLB_CODE_WRITE_USER, RT_LINES, RAM_BASE, SEG_DS, segSlot,
 } from '../cpu/layout.js';
 import { U, UOP_WORDS } from '../cpu/uops.js';
@@ -172,6 +172,8 @@ const N_SCRATCH = L_FOP + 5;
  * sha256 −9%, qsort −3% in steady state; 2 about the same, 1 loses mix-long's crc32 and sieve sites).
  */
 const MAX_CACHED_SITES = 3;
+/** Access-site kinds for assignSites: stack loads and stores share a cache each. */
+const SITE_OTHER = 0, SITE_STACK_LOAD = 1, SITE_STACK_STORE = 2;
 
 const NO_PLACE: BlockPlace = { slot: 0, linPage: -1, csBase: 0, chain: false };
 
@@ -334,9 +336,8 @@ export class BlockCompiler {
     const resident = K > 1 || (infos[0].canChain && !infos[0].hasCall && m0.place.eip !== undefined && constantExits(m0.code).includes(m0.place.eip));
     const layout = K > 1 ? (given ?? regionLayout(members)) : null;
     this.siteSeen = 0;
-    this.siteCount = resident ? Math.min(sites, MAX_CACHED_SITES) : 0;
+    this.siteCount = resident && sites > 0 ? this.assignSites(infos, layout) : 0;
     this.siteBase = this.siteCount > 0 ? localsEnd : -1;
-    if (this.siteCount > 0) this.assignSites(infos, layout);
     w.locals(localsEnd + 2 * this.siteCount - params);
     this.regCached.fill(0);
     this.regDirty.fill(0);
@@ -421,7 +422,7 @@ export class BlockCompiler {
    * Per-member pre-pass (redone before the member is emitted: the scratch arrays are shared):
    * instruction of each micro-op, temps per instruction, instructions that may hit code.
    */
-  private prepare(m: RegionMember): { localsEnd: number; canChain: boolean; hasCall: boolean; sites: number } {
+  private prepare(m: RegionMember): { localsEnd: number; canChain: boolean; hasCall: boolean; sites: number; siteKinds: number[] } {
     const code = m.code, nInsn = m.nInsn;
     const n = code.length / UOP_WORDS;
     if (this.insnOfOp.length < n) this.insnOfOp = new Int32Array(n * 2);
@@ -431,6 +432,7 @@ export class BlockCompiler {
     }
     this.mayHitCode.fill(0, 0, nInsn + 1);
     let insn = -1, maxTemp = -1, next = N_SCRATCH, hasCall = false, boundaryCall = false, sites = 0;
+    const siteKinds: number[] = [];
     for (let i = 0; i < n; i++) {
       const p = i * UOP_WORDS, op = code[p];
       if (op === U.INSN) {
@@ -449,30 +451,45 @@ export class BlockCompiler {
       // (a store that ends its instruction leaves the block itself: store())
       if (op === U.CALL || ((op === U.ST8 || op === U.ST16 || op === U.ST32) && !endsInsn(code, i))) this.mayHitCode[insn] = 1;
       if (op === U.CALL) { hasCall = true; if (m.place.chainingHelpers?.[code[p + 1]] !== 1) boundaryCall = true; }
-      if (op === U.LD8 || op === U.LD16 || op === U.LD32 || op === U.ST8 || op === U.ST16 || op === U.ST32) sites++;
+      if (op === U.LD8 || op === U.LD16 || op === U.LD32) { sites++; siteKinds.push(code[p + 3] === SEG_SS ? SITE_STACK_LOAD : SITE_OTHER); }
+      if (op === U.ST8 || op === U.ST16 || op === U.ST32) { sites++; siteKinds.push(code[p + 4] === SEG_SS ? SITE_STACK_STORE : SITE_OTHER); }
     }
     // Chaining skips the dispatcher's boundary checks; blocks without helper calls cannot change
     // anything those checks look at except through a device (RT_ATTN), which the exit tests.
     // (helpers that change none of it — REP MOVS, DIV, x87... — do not stop chaining)
-    return { localsEnd: next + maxTemp + 1, canChain: m.place.chain && !boundaryCall, hasCall, sites };
+    return { localsEnd: next + maxTemp + 1, canChain: m.place.chain && !boundaryCall, hasCall, sites, siteKinds };
   }
 
   /**
-   * Which access sites (numbered in emission order) get the translation caches: those in the most
-   * deeply nested loops first (a region's inner loop runs most), then in emission order.
+   * Which translation cache each access site (numbered in emission order) uses; returns how many
+   * caches the function has. The sites in the most deeply nested loops (a region's inner loop runs
+   * most), then in emission order, get a cache of their own, up to MAX_CACHED_SITES. Of the rest,
+   * the stack accesses (segment SS: ESP- or EBP-based — spilled variables, arguments, nearly all
+   * on one page) share one cache for loads and one for stores (a store cache only remembers
+   * writable pages without translated code, so the two stay apart).
    */
-  private assignSites(infos: { sites: number }[], layout: RegionLayout | null): void {
-    const depth: number[] = [];
+  private assignSites(infos: { siteKinds: number[] }[], layout: RegionLayout | null): number {
+    const depth: number[] = [], kinds: number[] = [];
     const K = infos.length;
     const loops = layout ? loopDepths(layout) : null;
     for (let p = 1; p <= K; p++) {
       const i = layout ? layout.order[p] : 0;
-      for (let q = 0; q < infos[i].sites; q++) depth.push(loops ? loops[i] : 0);
+      for (const kind of infos[i].siteKinds) { depth.push(loops ? loops[i] : 0); kinds.push(kind); }
     }
-    const order = depth.map((_, n) => n).sort((a, b) => depth[b] - depth[a] || a - b);
     if (this.siteOf.length < depth.length) this.siteOf = new Int8Array(depth.length * 2);
     this.siteOf.fill(-1, 0, depth.length);
-    for (let k = 0; k < this.siteCount; k++) this.siteOf[order[k]] = k;
+    const order = depth.map((_, n) => n).sort((a, b) => depth[b] - depth[a] || a - b);
+    let caches = 0;
+    for (let k = 0; k < order.length && k < MAX_CACHED_SITES; k++) this.siteOf[order[k]] = caches++;
+    for (const kind of [SITE_STACK_LOAD, SITE_STACK_STORE]) {
+      let shared = -1;
+      for (let n = 0; n < kinds.length; n++) {
+        if (kinds[n] !== kind || this.siteOf[n] >= 0) continue;
+        if (shared < 0) shared = caches++;
+        this.siteOf[n] = shared;
+      }
+    }
+    return caches;
   }
 
   /** Load the registers and segment caches `code` uses into their locals (loop-resident state). */

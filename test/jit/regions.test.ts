@@ -168,6 +168,75 @@ again:
     expect(bt(a.m).stats.blocksCompiled).toBeGreaterThan(0);
   });
 
+  it('stack accesses beyond the per-site caches share a page cache, across a page boundary too', async () => {
+    await yieldToEventLoop();
+    // Three non-stack sites take the per-site caches; the stack frame straddles a page boundary
+    // (ESP = 0x1ffff8), so the shared stack caches switch pages within every iteration.
+    const src = `
+  mov $0x1ffff8, %esp
+  movl $7, 0x300000
+  xor %ebx, %ebx
+  mov $700, %ecx
+again:
+  add 0x300000, %ebx
+  add 0x300004, %ebx
+  add 0x300008, %ebx
+  mov %ecx, (%esp)
+  mov %ebx, 4(%esp)
+  mov %ecx, 8(%esp)
+  mov %ebx, 12(%esp)
+  add (%esp), %ebx
+  xor 4(%esp), %ebx
+  add 8(%esp), %ebx
+  rol $1, %ebx
+  xor 12(%esp), %ebx
+  incl 0x300000
+  dec %ecx
+  jnz again
+  out %eax, $0x80
+  hlt
+`;
+    const bin = assemble(src);
+    const a = runFlat(bin, 'bt', { ...REGIONS, threshold: 0 } as typeof REGIONS), b = runFlat(bin, 'interp');
+    expect(a.regs).toEqual(b.regs);
+    expect(a.r.instructions).toBe(b.r.instructions);
+    expect(bt(a.m).stats.blocksCompiled).toBeGreaterThan(0);
+  });
+
+  it('a stack store beyond the per-site caches still finds translated code on a page its stack loads cached', async () => {
+    await yieldToEventLoop();
+    // The stack lies in the code's own page. The loop reads the stack (the shared load cache keeps
+    // the code page) and then stores ECX into the immediate of its own \`add\` through ESP: that
+    // store must not go through a cache filled by loads (it would skip the self-modifying-code check).
+    const src = `
+  mov $0x100800, %esp
+  movl $0, 0x300000
+  xor %ebx, %ebx
+  mov $400, %ecx
+again:
+  add 0x300000, %eax
+  add 0x300004, %eax
+  add 0x300008, %eax
+  add 4(%esp), %eax
+  .p2align 2
+  nop
+  nop
+patch:
+  add $0x10000, %ebx        # its immediate is 4-aligned: the store below is cacheable
+
+  mov %ecx, (patch + 2 - 0x100800)(%esp)
+  dec %ecx
+  jnz again
+  out %eax, $0x80
+  hlt
+`;
+    const bin = assemble(src);
+    const a = runFlat(bin, 'bt', { ...REGIONS, threshold: 0 } as typeof REGIONS), b = runFlat(bin, 'interp');
+    expect(b.regs.ebx).toBe(0x10000 + (400 * 401) / 2 - 1); // each pass adds the previous pass's ECX (the first 0x10000)
+    expect(a.regs).toEqual(b.regs);
+    expect(a.r.instructions).toBe(b.r.instructions);
+  });
+
   it('INC/DEC at a member\'s start take CF from the record the previous member handed over (every kind)', async () => {
     await yieldToEventLoop();
     // Each loop: member A sets flags (CMP, ADD, AND, ADD+INC, SHL, SBB) and jumps to member B, which
