@@ -9,11 +9,11 @@
  * expected (another version), nothing is written and the translator loads the package itself
  * (src/jit/binaryen.ts) — slower start-up, same behaviour.
  */
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { checkVendoredBinaryen } from './binaryen-check.mjs';
 import { apiExports, dropExports, recordingGlue, unusedApi } from './binaryen-exports.mjs';
 import { instantiateHook, linkInvokes } from './binaryen-invoke.mjs';
 
@@ -107,24 +107,10 @@ async function dropUnusedExports() {
   const drop = unusedApi(apiExports(glue), called, C_API);
   const stripped = dropExports(wasm, drop);
   writeFileSync(join(out, 'binaryen.wasm'), stripped.wasm);
-  const check = spawnSync(process.execPath, ['--input-type=module', '-e', `
-    const { loadBinaryen, binaryenIr, binaryenOrigin, newBlockModule, BinaryenEmitter } = await import(${JSON.stringify(pathToFileURL(join(root, 'dist', 'src', 'jit', 'binaryen.js')).href)});
-    await loadBinaryen();
-    if (binaryenOrigin() !== 'vendored') throw new Error('not the vendored copy');
-    const { module: ir } = newBlockModule({ memoryPages: 1, funcs: [{ name: 'h', params: [0x7f], results: [0x7f] }] });
-    const e = ir.block('L', [ir.localSet(0, ir.binaryExpr(ir.binaryOp(0x6a), ir.load(4, 8, 4, ir.i32, ir.i32Const(0)), ir.i64Const(1) && ir.i32Const(2))),
-      ir.store(1, 0, 1, ir.i32Const(0), ir.localGet(0, ir.i32), ir.i32), ir.br('L', ir.unaryExpr(ir.unaryOp(0x45), ir.localGet(0, ir.i32)), 0),
-      ir.drop(ir.call('h', [ir.localGet(0, ir.i32)], ir.i32)), ir.switch_(['L'], 'L', ir.i32Const(0))], ir.none);
-    ir.addFunction('f', ir.none, ir.none, [ir.i32], ir.block(null, [ir.loop('M', e), ir.if_(ir.i32Const(1), ir.unreachable(), 0)], ir.auto));
-    ir.addFunctionExport('f', 'f');
-    if (!ir.validate()) throw new Error('invalid');
-    new WebAssembly.Module(ir.emitBinary());
-    ir.dispose();
-    void BinaryenEmitter;
-  `], { encoding: 'utf8', timeout: 60_000 });
-  if (check.status !== 0) {
+  const failed = checkVendoredBinaryen(root);
+  if (failed) {
     writeFileSync(join(out, 'binaryen.wasm'), wasm);
-    return `; all exports kept (check failed: ${(check.stderr || '').trim().split('\n').slice(-1)[0]})`;
+    return `; all exports kept (check failed: ${failed})`;
   }
   return `; ${stripped.dropped} unused C API exports dropped (${stripped.kept} kept)`;
 }

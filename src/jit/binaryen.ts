@@ -71,6 +71,8 @@ const V8_TIERING_BUDGET = 1_800_000;
  *   normally. `X86VM_BT_TIER_BINARYEN=1` turns this off.
  * - Lazy validation: the binary is the package's own (the build step compiled it once); validating
  *   its 9.9 MB at every start costs ≈ 20 ms, so V8 validates each function when it first compiles it.
+ * - Compilation hints: the build's training run marks the functions the translator uses for eager
+ *   compilation (scripts/binaryen-hints.mjs), which V8 reads only with this flag.
  */
 function loadFlags(): { set: string[]; restore: string[] } {
   const set: string[] = [], restore: string[] = [];
@@ -82,6 +84,10 @@ function loadFlags(): { set: string[]; restore: string[] } {
   if (!userFlag('lazy-validation')) {
     set.push('--wasm-lazy-validation');
     restore.push('--no-wasm-lazy-validation');
+  }
+  if (!userFlag('compilation-hints')) {
+    set.push('--experimental-wasm-compilation-hints');
+    restore.push('--no-experimental-wasm-compilation-hints');
   }
   return { set, restore };
 }

@@ -102,3 +102,35 @@ describe('binaryen-exports build step', () => {
     expect(n).toBeGreaterThan(40);
   });
 });
+
+describe('binaryen-hints build step', () => {
+  it('reads the traced Liftoff compiles of the biggest module and writes a hints section V8 accepts', async () => {
+    // @ts-expect-error a plain .mjs build script (no types)
+    const h = await import('../../scripts/binaryen-hints.mjs');
+    const trace = [
+      'Compiled function 0xaaa#3 using Liftoff, took 0 ms',
+      'Compiled function 0xbbb#2 using Liftoff, took 0 ms',
+      'Compiled function 0xbbb#4 using Liftoff, took 0 ms',
+      'Compiled function 0xbbb#4 using TurboFan, took 1 ms',
+      'Compiled WasmToJS wrapper wasm-to-js-5-i-i, took 0 ms',
+    ].join('\n');
+    expect(h.liftoffFunctions(trace)).toEqual([2, 4]);
+    const bin = miniature(); // 2 imports, 3 declared functions (indices 2-4)
+    const r = h.withHints(bin, [2, 4, 99]);
+    expect(r).toMatchObject({ eager: 2, declared: 3 });
+    const again = h.withHints(r.wasm, [3]); // an existing hints section is replaced, not repeated
+    expect(again.wasm.length).toBe(r.wasm.length);
+    const { setFlagsFromString } = await import('node:v8');
+    setFlagsFromString('--experimental-wasm-compilation-hints');
+    try {
+      const m = new WebAssembly.Module(r.wasm);
+      expect(WebAssembly.Module.customSections(m, 'compilationHints')).toHaveLength(1);
+      let table: WebAssembly.Table | null = null; // the module's own (exported) table
+      const inst = new WebAssembly.Instance(m, { a: { c: (i: number, a: number, b: number) => (table!.get(i) as (a: number, b: number) => number)(a, b), b: () => 0 } });
+      table = inst.exports.tbl as WebAssembly.Table;
+      expect((inst.exports.run as (i: number, a: number, b: number) => number)(0, 9, 4)).toBe(5);
+    } finally {
+      setFlagsFromString('--no-experimental-wasm-compilation-hints');
+    }
+  });
+});
