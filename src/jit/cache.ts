@@ -71,8 +71,8 @@ export class CodeCache implements CodeWatcher {
    */
   useLineStorage(storage: Uint8Array): void {
     if (storage.length < this.lineCount.length) throw new RangeError('line storage too small');
-    storage.fill(0);
     storage.set(this.lineCount);
+    if (storage.length > this.lineCount.length) storage.fill(0, this.lineCount.length);
     this.lineCount = storage;
   }
 
