@@ -55,5 +55,6 @@ for (const [name, args] of programs) {
   const check = spawnSync(process.execPath, [program, ...args], { env: { ...env, X86VM_CODE_CACHE_REPORT: '1' }, encoding: 'utf8', timeout: 60_000 });
   const used = /x86vm: code cache used/.test(check.stderr ?? '');
   if (!used) rmSync(cache, { force: true });
-  console.log(`code-cache: ${name}: ${used ? 'trained' : `not used by V8 (${(check.stderr ?? '').split('\n')[0]}); removed`}`);
+  const glue = /x86vm: binaryen code cache (\w+)/.exec(check.stderr ?? '')?.[1] ?? 'not reported';
+  console.log(`code-cache: ${name}: ${used ? 'trained' : `not used by V8 (${(check.stderr ?? '').split('\n')[0]}); removed`} (Binaryen's glue: ${glue})`);
 }

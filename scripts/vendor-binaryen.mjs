@@ -9,12 +9,13 @@
  * expected (another version), nothing is written and the translator loads the package itself
  * (src/jit/binaryen.ts) — slower start-up, same behaviour.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { checkVendoredBinaryen } from './binaryen-check.mjs';
-import { apiExports, dropExports, recordingGlue, unusedApi } from './binaryen-exports.mjs';
+import { apiExports, dropExports, recordingGlue, unusedApi, withoutAssignments } from './binaryen-exports.mjs';
 import { instantiateHook, linkInvokes } from './binaryen-invoke.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -77,13 +78,40 @@ if (link.skip || calls.length !== 1) {
 glue = `import { createRequire as __x86vmRequire } from 'node:module';
 const { readFileSync: __x86vmReadWasm } = __x86vmRequire(import.meta.url)('node:fs');\n` + glue;
 mkdirSync(out, { recursive: true });
+for (const f of readdirSync(out)) if (f.endsWith('.code-cache') || f === 'binaryen-script.js') rmSync(join(out, f));
 writeFileSync(join(out, 'binaryen.wasm'), wasm);
 rmSync(join(out, 'binaryen-invoke.wasm'), { force: true });
 if (invoke) writeFileSync(join(out, 'binaryen-invoke.wasm'), invoke);
 writeFileSync(join(out, 'binaryen.mjs'), glue);
 writeFileSync(join(out, 'binaryen.json'), JSON.stringify({ version }) + '\n');
 const exportsNote = invoke ? await dropUnusedExports() : '';
-console.log(`vendor-binaryen: binaryen ${version}: ${(wasm.length / 1e6).toFixed(1)} MB wasm + ${(glue.length / 1e3).toFixed(0)} KB glue in dist/vendor/${invokeNote}${exportsNote}`);
+const scriptNote = writeScriptGlue();
+console.log(`vendor-binaryen: binaryen ${version}: ${(wasm.length / 1e6).toFixed(1)} MB wasm + ${(glue.length / 1e3).toFixed(0)} KB glue in dist/vendor/${invokeNote}${exportsNote}${scriptNote}`);
+
+/**
+ * The glue as a script as well (binaryen-script.js), which src/jit/binaryen.ts runs with V8's code
+ * cache like the command line's body (src/code-cache.ts): an async function of (require, its URL,
+ * readFileSync) returning the module's exports. Its ES module form stays (binaryen.mjs), for the
+ * npm package's shape and when this transform does not apply. The cache's file name carries the
+ * script's hash (binaryen.json), since V8 checks a cache against the source's length only.
+ */
+function writeScriptGlue() {
+  const glueNow = readFileSync(join(out, 'binaryen.mjs'), 'utf8');
+  const prologue = /^import \{ createRequire as __x86vmRequire \} from 'node:module';\nconst \{ readFileSync: __x86vmReadWasm \} = __x86vmRequire\(import\.meta\.url\)\('node:fs'\);\n/;
+  const tail = /export\{([\w$]+) as default\};\s*\nexport \{ __x86vmMemory as binaryenMemory \};\s*$/;
+  const tailMatch = tail.exec(glueNow);
+  if (!prologue.test(glueNow) || !tailMatch || (glueNow.match(/import\("node:module"\)/g) ?? []).length !== 1) {
+    return '; no script form (unexpected glue shape)';
+  }
+  const body = glueNow.replace(prologue, '').replace(tail, `return { default: ${tailMatch[1]}, binaryenMemory: __x86vmMemory };`)
+    .replace('import("node:module")', 'Promise.resolve(require("node:module"))').replaceAll('import.meta.url', '__x86vmUrl');
+  if (/\bimport\s*[({.]|^export\b/m.test(body)) return '; no script form (module syntax left)';
+  const script = `(async function (require, __x86vmUrl, __x86vmReadWasm) {${body}\n})`;
+  const hash = createHash('sha256').update(script).digest('hex').slice(0, 16);
+  writeFileSync(join(out, 'binaryen-script.js'), script);
+  writeFileSync(join(out, 'binaryen.json'), JSON.stringify({ version, script: 'binaryen-script.js', codeCache: `binaryen.${hash}.code-cache` }) + '\n');
+  return '; script form written';
+}
 
 /**
  * Drop the C API exports nothing calls (binaryen-exports.mjs): record what the glue calls while it
@@ -107,9 +135,11 @@ async function dropUnusedExports() {
   const drop = unusedApi(apiExports(glue), called, C_API);
   const stripped = dropExports(wasm, drop);
   writeFileSync(join(out, 'binaryen.wasm'), stripped.wasm);
+  writeFileSync(join(out, 'binaryen.mjs'), withoutAssignments(glue, drop));
   const failed = checkVendoredBinaryen(root);
   if (failed) {
     writeFileSync(join(out, 'binaryen.wasm'), wasm);
+    writeFileSync(join(out, 'binaryen.mjs'), glue);
     return `; all exports kept (check failed: ${failed})`;
   }
   return `; ${stripped.dropped} unused C API exports dropped (${stripped.kept} kept)`;

@@ -91,6 +91,7 @@ describe('x86vm CLI', () => {
     };
     const r = report(CLI);
     expect(r.stderr).toContain('x86vm: code cache used');
+    expect(r.stderr).toContain('x86vm: binaryen code cache used'); // the vendored glue's script form (src/jit/binaryen.ts)
     expect(r.stdout).toContain('Hello');
     expect(r.status).toBe(1);
   });

@@ -17,10 +17,11 @@
  * asynchronously: loadBinaryen() (exported as `ready()` by the library; ≈ 0.1 s from the build's
  * fast-loading copy, ≈ 0.4-0.5 s from the npm package).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
+import { Script } from 'node:vm';
 import { isMainThread } from 'node:worker_threads';
 import type BinaryenNS from 'binaryen';
 import { dynamicImport } from '../dynamic-import.js';
@@ -36,22 +37,56 @@ let ir: BinaryenIr | null = null;
 let loading: Promise<Binaryen> | null = null;
 let origin: 'vendored' | 'package' | null = null;
 
+/** The build's copy (scripts/vendor-binaryen.mjs): its glue as a module, and as a script with a code cache. */
+interface VendoredCopy { glue: string; script: URL | null; codeCache: URL | null }
+
 /**
  * The fast-loading copy made by the build (scripts/vendor-binaryen.mjs: the wasm binary in its own
  * file instead of a 14.7 MB string literal; ≈ 0.1 s to load instead of ≈ 0.4 s), when it exists and
  * was made from the installed version of the package.
  */
-function vendoredCopy(): string | null {
+function vendoredCopy(): VendoredCopy | null {
   try {
     const dir = new URL('../vendor/', DIST_SRC);
     const meta = fileURLToPath(new URL('binaryen.json', dir));
     if (!existsSync(meta)) return null;
     const installed = createRequire(import.meta.url)('binaryen/package.json') as { version: string };
-    const made = JSON.parse(readFileSync(meta, 'utf8')) as { version: string };
-    return made.version === installed.version ? new URL('binaryen.mjs', dir).href : null;
+    const made = JSON.parse(readFileSync(meta, 'utf8')) as { version: string; script?: string; codeCache?: string };
+    if (made.version !== installed.version) return null;
+    return {
+      glue: new URL('binaryen.mjs', dir).href,
+      script: made.script ? new URL(made.script, dir) : null,
+      codeCache: made.codeCache ? new URL(made.codeCache, dir) : null,
+    };
   } catch {
     return null;
   }
+}
+
+type GlueExports = { default: Binaryen; binaryenMemory?: WebAssembly.Memory | null };
+
+/**
+ * Run the vendored glue's script form with V8's code cache (as src/code-cache.ts runs the command
+ * line): no parsing and compiling of its 156 KB at every start. The cache is written by the build's
+ * training run (X86VM_CODE_CACHE_WRITE=1) right after the glue has run, while the flags it was
+ * created under (loadFlags) are still set: V8 accepts a cache only under the same flags.
+ */
+function runGlueScript(script: URL, codeCache: URL | null): Promise<GlueExports> {
+  const file = fileURLToPath(script);
+  const write = process.env.X86VM_CODE_CACHE_WRITE === '1' && codeCache !== null;
+  let cachedData: Buffer | undefined;
+  if (codeCache && !write) {
+    try { cachedData = readFileSync(codeCache); } catch { /* none yet */ }
+  }
+  const s = new Script(readFileSync(file, 'utf8'), { filename: file, cachedData });
+  if (process.env.X86VM_CODE_CACHE_REPORT === '1') {
+    process.stderr.write(`x86vm: binaryen code cache ${cachedData === undefined ? 'absent' : s.cachedDataRejected ? 'rejected' : 'used'}\n`);
+  }
+  const run = s.runInThisContext() as (require: NodeJS.Require, url: string, read: typeof readFileSync) => Promise<GlueExports>;
+  return run(createRequire(script), script.href, readFileSync).then((m) => {
+    if (write) writeFileSync(codeCache, s.createCachedData());
+    return m;
+  });
 }
 
 /** V8's `--wasm-tiering-budget` default (V8 11-12, Node 20-22). */
@@ -101,7 +136,12 @@ export function loadBinaryen(): Promise<void> {
     const restore = (): void => { for (const f of flags.restore) setFlagsFromString(f); };
     origin = copy ? 'vendored' : 'package';
     // the vendored copy also exports Binaryen's memory (scripts/binaryen-invoke.mjs), for binaryen-ir.ts
-    const load = dynamicImport(copy ?? 'binaryen') as Promise<{ default: Binaryen; binaryenMemory?: WebAssembly.Memory | null }>;
+    let load: Promise<GlueExports>;
+    try {
+      load = copy?.script ? runGlueScript(copy.script, copy.codeCache) : dynamicImport(copy?.glue ?? 'binaryen') as Promise<GlueExports>;
+    } catch (e) {
+      load = Promise.reject(e);
+    }
     loading = load.then((m) => {
       restore();
       ir = new BinaryenIr(m.default, m.binaryenMemory ?? null);
