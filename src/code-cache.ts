@@ -35,7 +35,7 @@ export function runBundle(body: URL, cache: URL): void {
   const require = createRequire(body);
   const fs = require('node:fs') as typeof import('node:fs');
   const path = require('node:path') as typeof import('node:path');
-  const file = decodeURIComponent(body.pathname);
+  const file = (require('node:url') as typeof import('node:url')).fileURLToPath(body);
   const write = process.env.X86VM_CODE_CACHE_WRITE === '1';
   let cachedData: Buffer | undefined;
   if (!write) {

@@ -153,10 +153,14 @@ export class BinaryenIr {
     this.cBreak = fn('_BinaryenBreak'); this.cSwitch = fn('_BinaryenSwitch');
     this.cGetId = fn('_BinaryenExpressionGetId'); this.cGetType = fn('_BinaryenExpressionGetType');
     fn('_malloc'); fn('_free');
-    const ops = lib as unknown as Record<string, number>;
-    for (const [o, name] of UNARY) this.unary[o] = ops[name];
-    for (const [o, name] of BINARY) this.binary[o] = ops[name];
-    if ([...this.unary, ...this.binary].some((v) => v === undefined)) throw new Error('bt: Binaryen lacks an operator the translator uses');
+    const ops = lib as unknown as Record<string, number | undefined>;
+    const op = (name: string): number => {
+      const v = ops[name];
+      if (typeof v !== 'number') throw new Error(`bt: Binaryen has no operator ${name} (binaryen.js version mismatch?)`);
+      return v;
+    };
+    for (const [o, name] of UNARY) this.unary[o] = op(name);
+    for (const [o, name] of BINARY) this.binary[o] = op(name);
     this.i32 = lib.i32; this.i64 = lib.i64; this.none = lib.none; this.auto = lib.auto;
     this.constId = lib.ConstId;
     this.heap = memory ? new MemoryHeap(memory) : new HelperHeap(lib);
