@@ -73,7 +73,8 @@ type GlueExports = { default: Binaryen; binaryenMemory?: WebAssembly.Memory | nu
  */
 function runGlueScript(script: URL, codeCache: URL | null): Promise<GlueExports> {
   const file = fileURLToPath(script);
-  const write = process.env.X86VM_CODE_CACHE_WRITE === '1' && codeCache !== null;
+  // (the main thread's: a worker loads Binaryen under other V8 flags, see loadFlags)
+  const write = process.env.X86VM_CODE_CACHE_WRITE === '1' && codeCache !== null && isMainThread;
   let cachedData: Buffer | undefined;
   if (codeCache && !write) {
     try { cachedData = readFileSync(codeCache); } catch { /* none yet */ }
