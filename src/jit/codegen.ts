@@ -267,6 +267,11 @@ export class BlockCompiler {
   private siteSeen = 0;
   /** By access site in emission order: its cache, or -1 (assignSites). */
   private siteOf = new Int8Array(64);
+  /** By cache: 1 if several sites share it (the stack caches), so it holds the plain delta. */
+  private readonly siteShared = new Uint8Array(MAX_CACHED_SITES + 2);
+  /** The access being emitted: local of its address without the displacement, and the displacement (foldAt); -1 if none. */
+  private foldSrc = -1;
+  private foldDisp = 0;
   readonly stats: CodegenStats = { functions: 0, wasmBytes: 0, inlineCondStatic: 0, inlineCondDynamic: 0 };
 
   /** Translate micro-ops `code` (of a block with `nInsn` instructions, translated for CPL `cpl`). */
@@ -481,15 +486,42 @@ export class BlockCompiler {
     const order = depth.map((_, n) => n).sort((a, b) => depth[b] - depth[a] || a - b);
     let caches = 0;
     for (let k = 0; k < order.length && k < MAX_CACHED_SITES; k++) this.siteOf[order[k]] = caches++;
+    this.siteShared.fill(0);
     for (const kind of [SITE_STACK_LOAD, SITE_STACK_STORE]) {
       let shared = -1;
       for (let n = 0; n < kinds.length; n++) {
         if (kinds[n] !== kind || this.siteOf[n] >= 0) continue;
-        if (shared < 0) shared = caches++;
+        if (shared < 0) { shared = caches++; this.siteShared[shared] = 1; }
         this.siteOf[n] = shared;
       }
     }
     return caches;
+  }
+
+  /**
+   * Before emitting the access at micro-op i with address temp `a`: in flat code, when `a` is
+   * `src + disp` (ADDI, as effAddr ends a ModRM address with a displacement), the access's own site
+   * cache keeps delta + disp, so a hit's host address is src + (delta + disp): one add after the
+   * index arithmetic instead of two on the load's dependency chain (`table[i]`, `arr[j - gap]`).
+   */
+  private foldAt(i: number, a: number): void {
+    this.foldSrc = -1;
+    if (this.siteBase < 0 || !this.flat) return;
+    const code = this.code;
+    for (let j = i - 1; j >= 0; j--) {
+      const p = j * UOP_WORDS, op = code[p];
+      if (op === U.INSN) return;
+      if ((TEMP_FIELDS[op] & 1) === 0 || code[p + 1] !== a) continue;
+      if (op !== U.ADDI) return;
+      const src = code[p + 2];
+      for (let q = j + 1; q < i; q++) { // src must still hold its value at the access
+        const r = q * UOP_WORDS;
+        if ((TEMP_FIELDS[code[r]] & 1) !== 0 && code[r + 1] === src) return;
+      }
+      this.foldSrc = this.t(j, src);
+      this.foldDisp = code[p + 3];
+      return;
+    }
   }
 
   /** Load the registers and segment caches `code` uses into their locals (loop-resident state). */
@@ -618,12 +650,12 @@ export class BlockCompiler {
           break;
         }
         case U.SELECT: w.get(this.t(i, b)); w.get(this.t(i, c)); w.get(this.t(i, a)); w.op(Op.select); w.set(this.t(i, d)); break;
-        case U.LD8: this.load(this.t(i, d), this.t(i, a), b, 1); break;
-        case U.LD16: this.load(this.t(i, d), this.t(i, a), b, 2); break;
-        case U.LD32: this.load(this.t(i, d), this.t(i, a), b, 4); break;
-        case U.ST8: this.store(this.t(i, a), this.t(i, b), c, 1, this.nextInsn(i)); break;
-        case U.ST16: this.store(this.t(i, a), this.t(i, b), c, 2, this.nextInsn(i)); break;
-        case U.ST32: this.store(this.t(i, a), this.t(i, b), c, 4, this.nextInsn(i)); break;
+        case U.LD8: this.foldAt(i, a); this.load(this.t(i, d), this.t(i, a), b, 1); break;
+        case U.LD16: this.foldAt(i, a); this.load(this.t(i, d), this.t(i, a), b, 2); break;
+        case U.LD32: this.foldAt(i, a); this.load(this.t(i, d), this.t(i, a), b, 4); break;
+        case U.ST8: this.foldAt(i, a); this.store(this.t(i, a), this.t(i, b), c, 1, this.nextInsn(i)); break;
+        case U.ST16: this.foldAt(i, a); this.store(this.t(i, a), this.t(i, b), c, 2, this.nextInsn(i)); break;
+        case U.ST32: this.foldAt(i, a); this.store(this.t(i, a), this.t(i, b), c, 4, this.nextInsn(i)); break;
         case U.LAZY: this.lazy(d, this.t(i, a), this.t(i, b), this.t(i, c)); break;
         case U.LAZYT: this.lazyT(this.t(i, d), this.t(i, a), this.t(i, b), this.t(i, c)); break;
         case U.MATF:
@@ -1096,6 +1128,7 @@ export class BlockCompiler {
   private linear(off: number, seg: number, size: number, slow: number): void {
     const w = this.w;
     if (!this.segChecked(seg)) { w.get(off); w.set(L_LIN); return; }
+    this.foldSrc = -1; // the linear address adds a segment base: no displacement fold (foldAt)
     // Valid offsets are [lo, hi] (memory.ts linear(); SDM Vol. 3 §5.3): off < lo or off + size - 1 > hi → slow path (raises).
     const l = L_SEG + seg * 3;
     w.get(off); w.get(l + 1); w.op(Op.i32_lt_u); w.hint(false); w.brIf(slow);
@@ -1141,7 +1174,8 @@ export class BlockCompiler {
     const miss = w.block();
     // one compare: same page and naturally aligned (so not crossing a page); anything else takes the TLB path
     w.get(L_LIN); w.i32(~0xfff | (size - 1)); w.op(Op.i32_and); w.get(tag); w.op(Op.i32_ne); w.hint(false); w.brIf(miss);
-    w.get(L_LIN); w.get(tag + 1); w.op(Op.i32_add);
+    const fold = this.foldSrc >= 0 && !this.siteShared[k];
+    w.get(fold ? this.foldSrc : L_LIN); w.get(tag + 1); w.op(Op.i32_add);
     access();
     w.end();
     return k;
@@ -1157,7 +1191,9 @@ export class BlockCompiler {
   /** Remember the translation of L_LIN's page (host address in L_X) at `site`. */
   private siteFillFromX(site: number): void {
     const w = this.w, tag = this.siteBase + 2 * site;
-    w.get(L_X); w.get(L_LIN); w.op(Op.i32_sub); w.set(tag + 1);
+    w.get(L_X); w.get(L_LIN); w.op(Op.i32_sub);
+    if (this.foldSrc >= 0 && !this.siteShared[site]) { w.i32(this.foldDisp); w.op(Op.i32_add); } // delta + disp: see foldAt
+    w.set(tag + 1);
     w.get(L_LIN); w.i32(~0xfff); w.op(Op.i32_and); w.set(tag);
   }
 

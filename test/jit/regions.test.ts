@@ -237,6 +237,42 @@ patch:
     expect(a.r.instructions).toBe(b.r.instructions);
   });
 
+  it('indexed accesses with a displacement (table lookups) keep delta + displacement in their cache, across pages', async () => {
+    await yieldToEventLoop();
+    // 0x2ff800(,%ecx,4) walks a table over a page boundary (0x300000); -8(%esi,%ecx,2) and
+    // 0x2ffff0(%ecx) cross it too, the store through a negative displacement.
+    const src = `
+  mov $0x200000, %esp
+  mov $0x300008, %esi
+  xor %ecx, %ecx
+fill:
+  lea 0x11(%ecx,%ecx,2), %eax
+  mov %eax, 0x2ff800(,%ecx,4)
+  inc %ecx
+  cmp $1024, %ecx
+  jne fill
+  xor %ebx, %ebx
+  mov $900, %ecx
+again:
+  add 0x2ff800(,%ecx,4), %ebx
+  movzwl -8(%esi,%ecx,2), %eax
+  xor %eax, %ebx
+  movzbl 0x2ffff0(%ecx), %eax
+  add %eax, %ebx
+  mov %ebx, -0x800(%esi,%ecx,4)
+  rol $1, %ebx
+  dec %ecx
+  jnz again
+  out %eax, $0x80
+  hlt
+`;
+    const bin = assemble(src);
+    const a = runFlat(bin, 'bt', { ...REGIONS, threshold: 0 } as typeof REGIONS), b = runFlat(bin, 'interp');
+    expect(a.regs).toEqual(b.regs);
+    expect(a.r.instructions).toBe(b.r.instructions);
+    expect(bt(a.m).stats.blocksCompiled).toBeGreaterThan(0);
+  });
+
   it('INC/DEC at a member\'s start take CF from the record the previous member handed over (every kind)', async () => {
     await yieldToEventLoop();
     // Each loop: member A sets flags (CMP, ADD, AND, ADD+INC, SHL, SBB) and jumps to member B, which
