@@ -12,6 +12,8 @@
  * Exports that are not C API (malloc, the stack, the table, the memory...) all stay.
  */
 
+import { concat, Reader, section, sections, uleb } from './wasm-bytes.mjs';
+
 const API = /^_(Binaryen|Relooper|ExpressionRunner|TypeBuilder)/;
 
 /** The glue's C API assignments `A._BinaryenX=j.y`: C name → export name. */
@@ -32,36 +34,23 @@ export function recordingGlue(glue) {
     [k, typeof v === 'function' ? (...a) => { globalThis[Symbol.for('x86vm.binaryen.calls')].add(k); return v(...a); } : v])) }, module);`);
 }
 
-const uleb = (n) => { const o = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; o.push(b); } while (n); return o; };
-
 /** `wasm` with function exports whose name is in `drop` removed from its export section. */
 export function dropExports(wasm, drop) {
-  let p = 8;
-  const u32 = () => { let r = 0, s = 0, x; do { x = wasm[p++]; r |= (x & 0x7f) << s; s += 7; } while (x & 0x80); return r >>> 0; };
   const parts = [wasm.subarray(0, 8)];
   let dropped = 0, kept = 0;
-  while (p < wasm.length) {
-    const head = p, id = wasm[p++], size = u32(), start = p;
-    if (id !== 7) { parts.push(wasm.subarray(head, start + size)); p = start + size; continue; }
-    const entries = [];
-    for (let n = u32(); n > 0; n--) {
-      const at = p, len = u32(), name = new TextDecoder().decode(wasm.subarray(p, p + len));
-      p += len;
-      const kind = wasm[p++];
-      u32();
+  for (const { id, head, start, end } of sections(wasm)) {
+    if (id !== 7) { parts.push(wasm.subarray(head, end)); continue; }
+    const r = new Reader(wasm, start), entries = [];
+    for (let n = r.u32(); n > 0; n--) {
+      const at = r.p, name = r.name(), kind = r.u8();
+      r.u32();
       if (kind === 0 && drop.has(name)) { dropped++; continue; }
       kept++;
-      entries.push(wasm.subarray(at, p));
+      entries.push(...wasm.subarray(at, r.p));
     }
-    const body = [...uleb(entries.length)];
-    for (const e of entries) body.push(...e);
-    parts.push(new Uint8Array([7, ...uleb(body.length), ...body]));
-    p = start + size;
+    parts.push(new Uint8Array(section(7, [...uleb(kept), ...entries])));
   }
-  const out = new Uint8Array(parts.reduce((a, x) => a + x.length, 0));
-  let o = 0;
-  for (const x of parts) { out.set(x, o); o += x.length; }
-  return { wasm: out, dropped, kept };
+  return { wasm: concat(parts), dropped, kept };
 }
 
 /**

@@ -13,6 +13,8 @@
  * strategy | baseline tier << 2 | top tier << 4 (strategy 2 = eager, tier 1 = Liftoff, 0 = default).
  */
 
+import { concat, Reader, section as sectionBytes, sections, str, uleb } from './wasm-bytes.mjs';
+
 const SECTION = 'compilationHints';
 const EAGER_LIFTOFF = 2 | (1 << 2);
 
@@ -32,34 +34,26 @@ export function liftoffFunctions(trace) {
   return best;
 }
 
-const uleb = (n) => { const o = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; o.push(b); } while (n); return o; };
-
 /**
  * `wasm` with a compilationHints section (replacing one it has) before its code section: eager
  * Liftoff for the function indices in `eager` (imports included in the numbering), default for the rest.
  */
 export function withHints(wasm, eager) {
-  let p = 8;
-  const u32 = () => { let r = 0, s = 0, x; do { x = wasm[p++]; r |= (x & 0x7f) << s; s += 7; } while (x & 0x80); return r >>> 0; };
-  const name = () => { const n = u32(); const s = new TextDecoder().decode(wasm.subarray(p, p + n)); p += n; return s; };
-  const limits = () => { const f = wasm[p++]; u32(); if (f & 1) u32(); };
   let imports = 0, declared = -1, codeIdx = -1;
   const keep = [wasm.subarray(0, 8)];
-  while (p < wasm.length) {
-    const head = p, id = wasm[p++], size = u32(), start = p;
-    if (id === 0 && name() === SECTION) { p = start + size; continue; } // an old hints section: dropped
+  for (const { id, head, start, end } of sections(wasm)) {
+    const r = new Reader(wasm, start);
+    if (id === 0 && r.name() === SECTION) continue; // an old hints section: dropped
     if (id === 10 && codeIdx < 0) codeIdx = keep.length;
     if (id === 2) {
-      for (let n = u32(); n > 0; n--) {
-        name(); name();
-        const kind = wasm[p++];
-        if (kind === 0) { u32(); imports++; } else if (kind === 1) { p++; limits(); } else if (kind === 2) limits();
-        else if (kind === 3) p += 2; else if (kind === 4) { p++; u32(); } else throw new Error(`binaryen-hints: import kind ${kind}`);
+      for (let n = r.u32(); n > 0; n--) {
+        const e = r.importEntry();
+        if (e === null) throw new Error('binaryen-hints: an import of unknown kind');
+        if (e.kind === 0) imports++;
       }
     }
-    if (id === 3) declared = u32();
-    keep.push(wasm.subarray(head, start + size));
-    p = start + size;
+    if (id === 3) declared = r.u32();
+    keep.push(wasm.subarray(head, end));
   }
   if (declared < 0 || codeIdx < 0) throw new Error('binaryen-hints: no function or code section');
   const hints = new Uint8Array(declared);
@@ -68,12 +62,6 @@ export function withHints(wasm, eager) {
     const d = i - imports;
     if (d >= 0 && d < declared && hints[d] === 0) { hints[d] = EAGER_LIFTOFF; n++; }
   }
-  const nameBytes = new TextEncoder().encode(SECTION);
-  const body = [...uleb(nameBytes.length), ...nameBytes, ...uleb(declared)];
-  const section = new Uint8Array([0, ...uleb(body.length + hints.length), ...body, ...hints]);
-  const parts = [...keep.slice(0, codeIdx), section, ...keep.slice(codeIdx)];
-  const out = new Uint8Array(parts.reduce((a, x) => a + x.length, 0));
-  let o = 0;
-  for (const part of parts) { out.set(part, o); o += part.length; }
-  return { wasm: out, eager: n, declared };
+  const section = new Uint8Array(sectionBytes(0, [...str(SECTION), ...uleb(declared), ...hints]));
+  return { wasm: concat([...keep.slice(0, codeIdx), section, ...keep.slice(codeIdx)]), eager: n, declared };
 }

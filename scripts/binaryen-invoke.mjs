@@ -17,36 +17,10 @@
  * What is given up: a C++ exception is no longer caught inside Binaryen. The translator's calls
  * (building functions, emitBinary, validate) raise none — Binaryen throws only while parsing text or
  * binaries, which we never ask of it; measured: no invoke caught anything over the benchmark guests.
- * Should one occur, it reaches the translator as an ordinary exception (binaryen.ts reports it).
+ * Should one occur, it reaches the translator as an ordinary exception (batch.ts reports it).
  */
 
-const te = new TextEncoder();
-
-function uleb(n) {
-  const out = [];
-  do {
-    let b = n & 0x7f;
-    n >>>= 7;
-    if (n !== 0) b |= 0x80;
-    out.push(b);
-  } while (n !== 0);
-  return out;
-}
-const str = (s) => { const b = te.encode(s); return [...uleb(b.length), ...b]; };
-const section = (id, payload) => [id, ...uleb(payload.length), ...payload];
-
-/** A cursor over a wasm binary. */
-class Reader {
-  constructor(bytes, pos = 0) { this.b = bytes; this.p = pos; }
-  u8() { return this.b[this.p++]; }
-  u32() {
-    let r = 0, shift = 0, x;
-    do { x = this.b[this.p++]; r |= (x & 0x7f) << shift; shift += 7; } while (x & 0x80);
-    return r >>> 0;
-  }
-  name() { const n = this.u32(); const s = new TextDecoder().decode(this.b.subarray(this.p, this.p + n)); this.p += n; return s; }
-  limits() { const flags = this.u8(); const min = this.u32(); const max = flags & 1 ? this.u32() : undefined; return { flags, min, max }; }
-}
+import { concat, Reader, section, sections, str, uleb } from './wasm-bytes.mjs';
 
 /** The invoke functions of the glue: name → true when it is exactly `try { [return] table(r)(args) }`. */
 function invokeFunctions(glue) {
@@ -93,14 +67,12 @@ export function linkInvokes(glue, wasm) {
   const keys = [...imports].filter(([, fn]) => invokes.has(fn)).map(([k]) => k);
   if (keys.length === 0) return { skip: 'no invoke functions found' };
 
-  const r = new Reader(wasm, 8);
   const types = [];
   const funcImports = new Map(); // "a" import name → type index
-  const sections = []; // { id, start, end } of the payloads
+  const all = sections(wasm);
   let importPayload = null, importCount = 0, table = null, tableImports = 0;
-  while (r.p < wasm.length) {
-    const id = r.u8(), size = r.u32(), start = r.p;
-    sections.push({ id, start: start, end: start + size, headerStart: null });
+  for (const { id, start, end } of all) {
+    const r = new Reader(wasm, start);
     if (id === 1) {
       const n = r.u32();
       for (let i = 0; i < n; i++) {
@@ -112,14 +84,12 @@ export function linkInvokes(glue, wasm) {
       }
     } else if (id === 2) {
       importCount = r.u32();
-      importPayload = wasm.subarray(r.p, start + size);
+      importPayload = wasm.subarray(r.p, end);
       for (let i = 0; i < importCount; i++) {
-        const mod = r.name(), field = r.name(), kind = r.u8();
-        if (kind === 0) { const t = r.u32(); if (mod === 'a') funcImports.set(field, t); }
-        else if (kind === 1) { r.u8(); r.limits(); tableImports++; }
-        else if (kind === 2) r.limits();
-        else if (kind === 3) { r.u8(); r.u8(); }
-        else return { skip: `import kind ${kind}` };
+        const e = r.importEntry();
+        if (e === null) return { skip: 'an import of unknown kind' };
+        if (e.kind === 0 && e.mod === 'a') funcImports.set(e.field, e.type);
+        if (e.kind === 1) tableImports++;
       }
     } else if (id === 4) {
       if (r.u32() !== 1) return { skip: 'not exactly one table' };
@@ -127,7 +97,6 @@ export function linkInvokes(glue, wasm) {
       if (elem !== 0x70) return { skip: 'table is not funcref' };
       table = r.limits();
     }
-    r.p = start + size;
   }
   if (!table || tableImports > 0 || !importPayload) return { skip: 'no own function table' };
 
@@ -164,23 +133,8 @@ export function linkInvokes(glue, wasm) {
 
   // Binaryen's binary with its table imported: import section + 1 entry, no table section.
   const newImports = [...uleb(importCount + 1), ...importPayload, ...str('x86vm'), ...str('table'), 0x01, ...tableType];
-  const parts = [wasm.subarray(0, 8)];
-  let total = 8;
-  let prevEnd = 8;
-  for (const s of sections) {
-    // a section's header starts right after the previous section's payload
-    const headerStart = prevEnd;
-    prevEnd = s.end;
-    let bytes;
-    if (s.id === 2) bytes = new Uint8Array(section(2, newImports));
-    else if (s.id === 4) continue;
-    else bytes = wasm.subarray(headerStart, s.end);
-    parts.push(bytes);
-    total += bytes.length;
-  }
-  const out = new Uint8Array(total);
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
+  const out = concat([wasm.subarray(0, 8), ...all.filter((x) => x.id !== 4).map((x) =>
+    (x.id === 2 ? new Uint8Array(section(2, newImports)) : wasm.subarray(x.head, x.end)))]);
   return { wasm: out, invoke, keys, table: { min: table.min, max: table.max } };
 }
 

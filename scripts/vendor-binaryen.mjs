@@ -74,19 +74,20 @@ if (link.skip || calls.length !== 1) {
     invokeNote = `; invoke imports left in JavaScript (rewritten binary does not compile: ${e.message})`;
   }
 }
-// fs through require: an ES import of node:fs builds its module facade, which loads fs streams (≈ 3 ms)
-glue = `import { createRequire as __x86vmRequire } from 'node:module';
-const { readFileSync: __x86vmReadWasm } = __x86vmRequire(import.meta.url)('node:fs');\n` + glue;
+// The glue as an ES module. fs through require: an ES import of node:fs builds its module facade,
+// which loads fs streams (≈ 3 ms).
+const moduleForm = (core) => `import { createRequire as __x86vmRequire } from 'node:module';
+const { readFileSync: __x86vmReadWasm } = __x86vmRequire(import.meta.url)('node:fs');\n` + core;
 mkdirSync(out, { recursive: true });
 for (const f of readdirSync(out)) if (f.endsWith('.code-cache') || f === 'binaryen-script.js') rmSync(join(out, f));
 writeFileSync(join(out, 'binaryen.wasm'), wasm);
 rmSync(join(out, 'binaryen-invoke.wasm'), { force: true });
 if (invoke) writeFileSync(join(out, 'binaryen-invoke.wasm'), invoke);
-writeFileSync(join(out, 'binaryen.mjs'), glue);
+writeFileSync(join(out, 'binaryen.mjs'), moduleForm(glue));
 writeFileSync(join(out, 'binaryen.json'), JSON.stringify({ version }) + '\n');
 const exportsNote = invoke ? await dropUnusedExports() : '';
 const scriptNote = writeScriptGlue();
-console.log(`vendor-binaryen: binaryen ${version}: ${(wasm.length / 1e6).toFixed(1)} MB wasm + ${(glue.length / 1e3).toFixed(0)} KB glue in dist/vendor/${invokeNote}${exportsNote}${scriptNote}`);
+console.log(`vendor-binaryen: binaryen ${version}: ${(wasm.length / 1e6).toFixed(1)} MB wasm + ${(moduleForm(glue).length / 1e3).toFixed(0)} KB glue in dist/vendor/${invokeNote}${exportsNote}${scriptNote}`);
 
 /**
  * The glue as a script as well (binaryen-script.js), which src/jit/binaryen.ts runs with V8's code
@@ -96,14 +97,10 @@ console.log(`vendor-binaryen: binaryen ${version}: ${(wasm.length / 1e6).toFixed
  * script's hash (binaryen.json), since V8 checks a cache against the source's length only.
  */
 function writeScriptGlue() {
-  const glueNow = readFileSync(join(out, 'binaryen.mjs'), 'utf8');
-  const prologue = /^import \{ createRequire as __x86vmRequire \} from 'node:module';\nconst \{ readFileSync: __x86vmReadWasm \} = __x86vmRequire\(import\.meta\.url\)\('node:fs'\);\n/;
   const tail = /export\{([\w$]+) as default\};\s*\nexport \{ __x86vmMemory as binaryenMemory \};\s*$/;
-  const tailMatch = tail.exec(glueNow);
-  if (!prologue.test(glueNow) || !tailMatch || (glueNow.match(/import\("node:module"\)/g) ?? []).length !== 1) {
-    return '; no script form (unexpected glue shape)';
-  }
-  const body = glueNow.replace(prologue, '').replace(tail, `return { default: ${tailMatch[1]}, binaryenMemory: __x86vmMemory };`)
+  const tailMatch = tail.exec(glue);
+  if (!tailMatch || (glue.match(/import\("node:module"\)/g) ?? []).length !== 1) return '; no script form (unexpected glue shape)';
+  const body = glue.replace(tail, `return { default: ${tailMatch[1]}, binaryenMemory: __x86vmMemory };`)
     .replace('import("node:module")', 'Promise.resolve(require("node:module"))').replaceAll('import.meta.url', '__x86vmUrl');
   if (/\bimport\s*[({.]|^export\b/m.test(body)) return '; no script form (module syntax left)';
   const script = `(async function (require, __x86vmUrl, __x86vmReadWasm) {${body}\n})`;
@@ -122,7 +119,7 @@ async function dropUnusedExports() {
   const ir = join(root, 'dist', 'src', 'jit', 'binaryen-ir.js');
   if (!existsSync(ir)) return '; all exports kept (dist/src/jit/binaryen-ir.js not built: run tsc first)';
   const { C_API } = await import(pathToFileURL(ir).href);
-  const training = recordingGlue(glue);
+  const training = recordingGlue(moduleForm(glue));
   if (!training) return '; all exports kept (hook not found)';
   const trainFile = join(out, 'binaryen-train.mjs');
   writeFileSync(trainFile, training);
@@ -134,13 +131,15 @@ async function dropUnusedExports() {
   }
   const drop = unusedApi(apiExports(glue), called, C_API);
   const stripped = dropExports(wasm, drop);
+  const strippedGlue = withoutAssignments(glue, drop);
   writeFileSync(join(out, 'binaryen.wasm'), stripped.wasm);
-  writeFileSync(join(out, 'binaryen.mjs'), withoutAssignments(glue, drop));
+  writeFileSync(join(out, 'binaryen.mjs'), moduleForm(strippedGlue));
   const failed = checkVendoredBinaryen(root);
   if (failed) {
     writeFileSync(join(out, 'binaryen.wasm'), wasm);
-    writeFileSync(join(out, 'binaryen.mjs'), glue);
+    writeFileSync(join(out, 'binaryen.mjs'), moduleForm(glue));
     return `; all exports kept (check failed: ${failed})`;
   }
+  glue = strippedGlue;
   return `; ${stripped.dropped} unused C API exports dropped (${stripped.kept} kept)`;
 }
