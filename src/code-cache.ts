@@ -31,22 +31,37 @@ const PROCESS_FLAGS_OFF = ['--no-experimental-wasm-branch-hinting'];
 const HEAD = '(function (require, module, exports, __filename, __dirname, __x86vmUrl, __x86vmImport) {';
 const TAIL = '\n})';
 
+/** Whether this process is a training run (scripts/code-cache.mjs), which writes caches instead of reading them. */
+export const writingCodeCache = (): boolean => process.env.X86VM_CODE_CACHE_WRITE === '1';
+
+/**
+ * `source` (from `file`) compiled as a script with the cached data in `cache` when there is one and
+ * this is not a training run; with X86VM_CODE_CACHE_REPORT=1, says on stderr whether V8 used it
+ * (`x86vm: <what> used|rejected|absent`). The caller writes the cache (script.createCachedData())
+ * when the code it wants in it has run. Also src/jit/binaryen.ts's loader of Binaryen's glue.
+ */
+export function cachedScript(source: string, file: string, cache: URL | null, what: string): vm.Script {
+  let cachedData: Buffer | undefined;
+  if (cache && !writingCodeCache()) {
+    // fs through require: an ES import of node:fs builds its module facade, which loads fs streams
+    const fs = createRequire(cache)('node:fs') as typeof import('node:fs');
+    try { cachedData = fs.readFileSync(cache); } catch { /* none yet: compile from source */ }
+  }
+  const script = new vm.Script(source, { filename: file, cachedData });
+  if (process.env.X86VM_CODE_CACHE_REPORT === '1') {
+    process.stderr.write(`x86vm: ${what} ${cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used'}\n`);
+  }
+  return script;
+}
+
 export function runBundle(body: URL, cache: URL): void {
   const require = createRequire(body);
   const fs = require('node:fs') as typeof import('node:fs');
   const path = require('node:path') as typeof import('node:path');
   const file = (require('node:url') as typeof import('node:url')).fileURLToPath(body);
-  const write = process.env.X86VM_CODE_CACHE_WRITE === '1';
-  let cachedData: Buffer | undefined;
-  if (!write) {
-    try { cachedData = fs.readFileSync(cache); } catch { /* none yet: compile from source */ }
-  }
   const source = fs.readFileSync(body, 'utf8').replace(/^#!.*/, '');
-  const script = new vm.Script(HEAD + source + TAIL, { filename: file, cachedData });
-  if (process.env.X86VM_CODE_CACHE_REPORT === '1') {
-    process.stderr.write(`x86vm: code cache ${cachedData === undefined ? 'absent' : script.cachedDataRejected ? 'rejected' : 'used'}\n`);
-  }
-  if (write) {
+  const script = cachedScript(HEAD + source + TAIL, file, cache, 'code cache');
+  if (writingCodeCache()) {
     process.once('exit', () => {
       for (const f of PROCESS_FLAGS_OFF) setFlagsFromString(f);
       fs.writeFileSync(cache, script.createCachedData());

@@ -21,9 +21,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
-import { Script } from 'node:vm';
 import { isMainThread } from 'node:worker_threads';
 import type BinaryenNS from 'binaryen';
+import { cachedScript, writingCodeCache } from '../code-cache.js';
 import { dynamicImport } from '../dynamic-import.js';
 import { DIST_SRC } from '../paths.js';
 import { BinaryenIr, type Ref, type Type } from './binaryen-ir.js';
@@ -42,8 +42,8 @@ interface VendoredCopy { glue: string; script: URL | null; codeCache: URL | null
 
 /**
  * The fast-loading copy made by the build (scripts/vendor-binaryen.mjs: the wasm binary in its own
- * file instead of a 14.7 MB string literal; ≈ 0.1 s to load instead of ≈ 0.4 s), when it exists and
- * was made from the installed version of the package.
+ * file instead of a 14.7 MB string literal, and more — src/jit/README.md; ≈ 0.045 s to load instead
+ * of ≈ 0.4 s), when it exists and was made from the installed version of the package.
  */
 function vendoredCopy(): VendoredCopy | null {
   try {
@@ -73,16 +73,9 @@ type GlueExports = { default: Binaryen; binaryenMemory?: WebAssembly.Memory | nu
  */
 function runGlueScript(script: URL, codeCache: URL | null): Promise<GlueExports> {
   const file = fileURLToPath(script);
+  const s = cachedScript(readFileSync(file, 'utf8'), file, codeCache, 'binaryen code cache');
   // (the main thread's: a worker loads Binaryen under other V8 flags, see loadFlags)
-  const write = process.env.X86VM_CODE_CACHE_WRITE === '1' && codeCache !== null && isMainThread;
-  let cachedData: Buffer | undefined;
-  if (codeCache && !write) {
-    try { cachedData = readFileSync(codeCache); } catch { /* none yet */ }
-  }
-  const s = new Script(readFileSync(file, 'utf8'), { filename: file, cachedData });
-  if (process.env.X86VM_CODE_CACHE_REPORT === '1') {
-    process.stderr.write(`x86vm: binaryen code cache ${cachedData === undefined ? 'absent' : s.cachedDataRejected ? 'rejected' : 'used'}\n`);
-  }
+  const write = writingCodeCache() && codeCache !== null && isMainThread;
   const run = s.runInThisContext() as (require: NodeJS.Require, url: string, read: typeof readFileSync) => Promise<GlueExports>;
   return run(createRequire(script), script.href, readFileSync).then((m) => {
     if (write) writeFileSync(codeCache, s.createCachedData());
