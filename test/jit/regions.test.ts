@@ -100,6 +100,16 @@ function runFlat(bin: Uint8Array, engine: 'bt' | 'interp', opts = REGIONS) {
   return { m, r, regs: m.getRegisters() };
 }
 
+/** `src` compiled at once (threshold 0) gives the interpreter's registers and instruction count; the interpreter's run. */
+function compiledMatchesInterp(src: string): ReturnType<typeof runFlat> {
+  const bin = assemble(src);
+  const a = runFlat(bin, 'bt', { ...REGIONS, threshold: 0 } as typeof REGIONS), b = runFlat(bin, 'interp');
+  expect(a.regs).toEqual(b.regs);
+  expect(a.r.instructions).toBe(b.r.instructions);
+  expect(bt(a.m).stats.blocksCompiled).toBeGreaterThan(0);
+  return b;
+}
+
 describe('regions', () => {
   it('are the loops of the exit graph (strongly connected components)', async () => {
     await yieldToEventLoop();
@@ -161,11 +171,7 @@ again:
   out %eax, $0x80
   hlt
 `;
-    const bin = assemble(src);
-    const a = runFlat(bin, 'bt', { ...REGIONS, threshold: 0 } as typeof REGIONS), b = runFlat(bin, 'interp');
-    expect(a.regs).toEqual(b.regs);
-    expect(a.r.instructions).toBe(b.r.instructions);
-    expect(bt(a.m).stats.blocksCompiled).toBeGreaterThan(0);
+    compiledMatchesInterp(src);
   });
 
   it('stack accesses beyond the per-site caches share a page cache, across a page boundary too', async () => {
@@ -196,11 +202,7 @@ again:
   out %eax, $0x80
   hlt
 `;
-    const bin = assemble(src);
-    const a = runFlat(bin, 'bt', { ...REGIONS, threshold: 0 } as typeof REGIONS), b = runFlat(bin, 'interp');
-    expect(a.regs).toEqual(b.regs);
-    expect(a.r.instructions).toBe(b.r.instructions);
-    expect(bt(a.m).stats.blocksCompiled).toBeGreaterThan(0);
+    compiledMatchesInterp(src);
   });
 
   it('a stack store beyond the per-site caches still finds translated code on a page its stack loads cached', async () => {
@@ -230,11 +232,8 @@ patch:
   out %eax, $0x80
   hlt
 `;
-    const bin = assemble(src);
-    const a = runFlat(bin, 'bt', { ...REGIONS, threshold: 0 } as typeof REGIONS), b = runFlat(bin, 'interp');
+    const b = compiledMatchesInterp(src);
     expect(b.regs.ebx).toBe(0x10000 + (400 * 401) / 2 - 1); // each pass adds the previous pass's ECX (the first 0x10000)
-    expect(a.regs).toEqual(b.regs);
-    expect(a.r.instructions).toBe(b.r.instructions);
   });
 
   it('indexed accesses with a displacement (table lookups) keep delta + displacement in their cache, across pages', async () => {
@@ -266,11 +265,7 @@ again:
   out %eax, $0x80
   hlt
 `;
-    const bin = assemble(src);
-    const a = runFlat(bin, 'bt', { ...REGIONS, threshold: 0 } as typeof REGIONS), b = runFlat(bin, 'interp');
-    expect(a.regs).toEqual(b.regs);
-    expect(a.r.instructions).toBe(b.r.instructions);
-    expect(bt(a.m).stats.blocksCompiled).toBeGreaterThan(0);
+    compiledMatchesInterp(src);
   });
 
   it('INC/DEC at a member\'s start take CF from the record the previous member handed over (every kind)', async () => {
